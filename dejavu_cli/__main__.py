@@ -1,0 +1,3 @@
+from dejavu_cli.cli import run
+
+run()

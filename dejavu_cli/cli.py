@@ -1,0 +1,89 @@
+"""The ``dejavu`` command line: a thin shell over the library.
+
+Each subcommand lives in ``dejavu_cli/commands/<name>.py`` and imports heavy modules (torch, cv2,
+mediapipe) inside the function body, so ``dejavu --help`` stays fast. User errors are
+:class:`~dejavu_cli.errors.DejavuError` and print as one line with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dejavu_cli import __version__
+from dejavu_cli.commands import (create, demo, export, info, reconstruct, reenact, render, setup,
+                                 template, track, train_recon, weights)
+from dejavu_cli.errors import DejavuError
+
+app = typer.Typer(
+    name="dejavu",
+    help="Turn a short monocular video of a person into a controllable 3D Gaussian-splatting head avatar "
+         "(Gaussian Deja-vu).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dejavu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Gaussian Deja-vu head avatars from video."""
+
+
+app.add_typer(setup.app, name="setup")
+app.command("track")(track.track)
+app.command("create")(create.create)
+app.command("reenact")(reenact.reenact)
+app.command("export")(export.export)
+app.command("render")(render.render)
+app.command("reconstruct")(reconstruct.reconstruct)
+app.command("info")(info.info)
+app.command("template")(template.template)
+app.add_typer(weights.app, name="weights")
+app.command("train-recon")(train_recon.train_recon)
+app.command("demo")(demo.demo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="dejavu", standalone_mode=False)
+    except DejavuError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except Exception as exc:  # usage errors of typer's (vendored) click
+        if type(exc).__name__.endswith(("UsageError", "BadParameter", "NoSuchOption", "MissingParameter",
+                                        "BadOptionUsage", "BadArgumentUsage", "ClickException",
+                                        "FileError")) and hasattr(exc, "show"):
+            exc.show()
+            return int(getattr(exc, "exit_code", 2))
+        raise
+    return 0
+
+
+def run() -> None:  # pragma: no cover - console script wrapper
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,1 @@
+"""File I/O at the edges: atomic writes, safe NPZ/pickle loading, video, downloads."""

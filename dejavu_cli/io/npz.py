@@ -1,0 +1,34 @@
+"""Pickle-free NPZ loading with one-line errors."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from dejavu_cli.errors import DejavuError
+
+
+def load_npz(path: str | os.PathLike, what: str = "file") -> dict[str, np.ndarray]:
+    """Load every array of an NPZ into memory with ``allow_pickle=False``.
+
+    Raises :class:`DejavuError` for a missing, truncated, non-NPZ or pickle-carrying file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DejavuError(f"{what} not found: {path}")
+    if path.is_dir():
+        raise DejavuError(f"{what} is a folder, not a file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise DejavuError(f"{path} is not an NPZ archive ({what} expected)")
+            return {key: data[key] for key in data.files}
+    except DejavuError:
+        raise
+    except ValueError as exc:  # object arrays need pickle
+        raise DejavuError(f"{path} holds pickled objects, refused ({what} expected): {exc}") from None
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise DejavuError(f"{path} is not a readable {what} (truncated or not an NPZ): {exc}") from None

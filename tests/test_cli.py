@@ -1,0 +1,37 @@
+import subprocess
+import sys
+import time
+
+from dejavu_cli.cli import main
+
+COMMANDS = ["track", "create", "reenact", "export", "render", "reconstruct", "setup", "info", "template",
+            "weights", "train-recon", "demo"]
+
+
+def test_help_lists_subcommands_fast():
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "dejavu_cli", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    elapsed = time.perf_counter() - t0
+    assert out.returncode == 0, out.stderr
+    for name in COMMANDS:
+        assert name in out.stdout
+    assert elapsed < 10  # generous for a loaded CI box; measured ~0.25 s on 2 cores
+    # heavy modules must not be imported by --help
+    probe = subprocess.run([sys.executable, "-c",
+                            "import sys; from dejavu_cli import cli; "
+                            "print(sorted(m for m in ('torch','cv2','mediapipe') if m in sys.modules))"],
+                           capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "[]", probe.stdout + probe.stderr
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert "dejavu" in capsys.readouterr().out
+
+
+def test_unknown_option_is_one_line_error(capsys):
+    code = main(["info", "--no-such-option"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
