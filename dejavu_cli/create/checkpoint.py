@@ -1,0 +1,71 @@
+"""Pickle-free training checkpoints for ``dejavu create --resume`` (``AVATAR.ckpt.npz``).
+
+A checkpoint is a flat NPZ: tensors as arrays, the config and bookkeeping as a JSON string array. It is
+written atomically, so an interrupted write leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.io.npz import load_npz
+
+SCHEMA = "dejavu.create-ckpt/1"
+
+
+def checkpoint_path(output: str | Path) -> Path:
+    """``a.npz`` -> ``a.ckpt.npz`` next to the output."""
+    output = Path(output)
+    stem = output.name[:-4] if output.name.endswith(".npz") else output.name
+    return output.with_name(stem + ".ckpt.npz")
+
+
+def save_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+    """Write ``arrays`` (name -> ndarray) and ``meta`` (JSON-serialisable) atomically."""
+    payload = {f"a_{k}": np.ascontiguousarray(v) for k, v in arrays.items()}
+    payload["meta"] = np.array(json.dumps({"schema": SCHEMA, **meta}))
+    return save_npz_atomic(path, payload)
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    """Inverse of :func:`save_checkpoint`; :class:`DejavuError` for a missing or foreign file."""
+    data = load_npz(path, what="create checkpoint")
+    try:
+        meta = json.loads(str(data["meta"]))
+    except (KeyError, ValueError):
+        raise DejavuError(f"{path} is not a dejavu create checkpoint") from None
+    if meta.get("schema") != SCHEMA:
+        raise DejavuError(f"{path} has schema {meta.get('schema')!r}, expected {SCHEMA}")
+    arrays = {k[2:]: v for k, v in data.items() if k.startswith("a_")}
+    return arrays, meta
+
+
+def adam_state_arrays(opt, prefix: str = "adam") -> dict[str, np.ndarray]:
+    """Adam moments of every parameter of ``opt`` as arrays (in parameter order)."""
+    out = {}
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        st = opt.state.get(p, {})
+        if st:
+            out[f"{prefix}{i}_m"] = st["exp_avg"].detach().cpu().numpy().copy()
+            out[f"{prefix}{i}_v"] = st["exp_avg_sq"].detach().cpu().numpy().copy()
+            out[f"{prefix}{i}_t"] = np.asarray(float(st["step"]))
+    return out
+
+
+def restore_adam(opt, arrays: dict[str, np.ndarray], prefix: str = "adam") -> None:
+    """Load the moments written by :func:`adam_state_arrays` into ``opt`` (same parameter order)."""
+    import torch
+
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        if f"{prefix}{i}_m" not in arrays:
+            continue
+        opt.state[p] = {
+            "step": torch.tensor(float(arrays[f"{prefix}{i}_t"])),
+            "exp_avg": torch.tensor(arrays[f"{prefix}{i}_m"], device=p.device, dtype=p.dtype),
+            "exp_avg_sq": torch.tensor(arrays[f"{prefix}{i}_v"], device=p.device, dtype=p.dtype),
+        }

@@ -1,0 +1,94 @@
+"""The run report of ``dejavu create``: ``AVATAR.report.json`` and ``AVATAR.report.png``.
+
+The PNG shows the loss curves (and held-out PSNR when evaluated during training) above a strip of
+held-out frames, ground truth beside render. Matplotlib runs with the Agg backend (no display).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dejavu_cli.io.atomic import atomic_path
+
+REQUIRED_KEYS = ("psnr", "ssim", "lpips", "heldout_frames", "train_frames", "seconds_total", "seconds_stage1",
+                 "seconds_stage2", "device", "gaussians", "preset", "colour_init")
+
+
+def report_paths(output: str | Path) -> tuple[Path, Path]:
+    """``a.npz`` -> (``a.report.json``, ``a.report.png``)."""
+    output = Path(output)
+    stem = output.name[:-4] if output.name.endswith(".npz") else output.name
+    return output.with_name(stem + ".report.json"), output.with_name(stem + ".report.png")
+
+
+def write_json(path: str | Path, report: dict) -> Path:
+    """Write ``report`` as indented JSON, atomically (numpy scalars converted)."""
+    missing = [k for k in REQUIRED_KEYS if k not in report]
+    if missing:
+        raise KeyError(f"report lacks {missing}")
+    with atomic_path(path, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, default=_plain) + "\n")
+    return Path(path)
+
+
+def _plain(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def write_png(path: str | Path, history: dict[str, list], gt: np.ndarray | None, pred: np.ndarray | None,
+              title: str = "", max_frames: int = 4) -> Path:
+    """Loss curves + held-out frames.
+
+    history: ``step`` [T] and loss series of the same length (``total``, ``l1``, ``ssim``, ...), optional
+    ``eval_step``/``eval_psnr``. gt, pred: held-out frames uint8 or float ``[F, H, W, 3]`` (or None).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = 0 if gt is None else min(max_frames, len(gt))
+    fig = plt.figure(figsize=(max(8, 2.2 * max(n, 1) * 2 / 2 + 2), 4.2 + (2.6 if n else 0)), dpi=100)
+    grid = fig.add_gridspec(2 if n else 1, max(2 * n, 2), height_ratios=[1.0, 1.0] if n else [1.0])
+    ax = fig.add_subplot(grid[0, :])
+    steps = np.asarray(history.get("step", []))
+    for key in ("total", "l1", "ssim", "pos", "scale"):
+        if key in history and len(history[key]) == len(steps) and len(steps):
+            ax.plot(steps, history[key], label=key, lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if history.get("stage_split"):
+        ax.axvline(history["stage_split"], color="grey", ls="--", lw=0.8)
+    ax.legend(loc="upper left", fontsize=8)
+    if history.get("eval_step"):
+        ax2 = ax.twinx()
+        ax2.plot(history["eval_step"], history["eval_psnr"], "k.-", label="held-out PSNR")
+        ax2.set_ylabel("held-out PSNR (dB)")
+        ax2.legend(loc="upper right", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    for i in range(n):
+        for j, (img, name) in enumerate(((gt[i], "ground truth"), (pred[i], "render"))):
+            a = fig.add_subplot(grid[1, 2 * i + j])
+            a.imshow(_to_uint8(img))
+            a.set_title(f"held-out {i}: {name}", fontsize=7)
+            a.axis("off")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype == np.uint8:
+        return img
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)

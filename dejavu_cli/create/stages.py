@@ -1,0 +1,44 @@
+"""The two optimization stages (paper section 3.4) as pure functions.
+
+Stage 1 learns one global rectification ``delta_global [N, 13]`` (eq. 9). Stage 2 learns ``D`` blendmaps
+``[D, N, 13]`` initialised from ``delta_global`` and mixes them per frame with softmax weights over the head
+model's ``blend_drivers`` expression coefficients (eq. 10-11).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def learning_rate(step: int, base: float, decay: float = 0.9, every: int = 100) -> float:
+    """Step schedule of the paper: ``base * decay ** (step // every)`` (step counted over both stages)."""
+    return base * decay ** (step // max(1, every))
+
+
+def blend_weights(expression: torch.Tensor, drivers: list[int] | torch.Tensor) -> torch.Tensor:
+    """Eq. 10: ``softmax(expression[:, drivers])``.  expression [B, n_exp] -> weights [B, D], rows sum to 1."""
+    idx = torch.as_tensor(drivers, dtype=torch.long, device=expression.device)
+    return torch.softmax(expression.index_select(-1, idx), dim=-1)
+
+
+def blend_delta(weights: torch.Tensor, blendmaps: torch.Tensor) -> torch.Tensor:
+    """Eq. 11's sum: ``sum_d w[b, d] * blendmaps[d]``.  weights [B, D], blendmaps [D, N, C] -> [B, N, C]."""
+    return torch.einsum("bd,dnc->bnc", weights, blendmaps)
+
+
+def init_blendmaps(delta_global: torch.Tensor, n_blend: int) -> torch.Tensor:
+    """Stage-2 start: every blendmap is a copy of the stage-1 delta.  [N, C] -> [D, N, C]."""
+    return delta_global.detach()[None].repeat(n_blend, 1, 1).clone()
+
+
+def frame_delta(stage: int, delta_global: torch.Tensor | None, blendmaps: torch.Tensor | None,
+                expression: torch.Tensor, drivers) -> torch.Tensor:
+    """The delta each frame of a batch adds to ``U_init + mean_offsets``.
+
+    stage 1: ``delta_global [N, C]`` broadcast to ``[B, N, C]``; stage 2: blended ``[B, N, C]``.
+    expression [B, n_exp].
+    """
+    B = expression.shape[0]
+    if stage == 1:
+        return delta_global[None].expand(B, -1, -1)
+    return blend_delta(blend_weights(expression, drivers), blendmaps)
