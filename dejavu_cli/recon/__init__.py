@@ -1,0 +1,1 @@
+"""Single-image reconstruction network: architecture, checkpoints, inference and training."""
