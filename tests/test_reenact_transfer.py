@@ -139,3 +139,20 @@ def test_smooth_motion_reduces_jitter():
         a, b = getattr(d, name), getattr(sm, name)
         assert (b[1:] - b[:-1]).abs().mean() < 0.5 * (a[1:] - a[:-1]).abs().mean()
     assert smooth_motion(d, 0) is d
+
+
+def test_frame_positions_and_interpolation():
+    from dejavu_cli.reenact.transfer import frame_positions, interpolate_motion
+
+    assert frame_positions(30, 30.0).tolist() == list(range(30))
+    pos = frame_positions(300, 30.0, 15.0, start=8.0)  # last 2 s at half rate
+    assert len(pos) == 30 and pos[0] == 240 and pos[1] == 242
+    assert len(frame_positions(300, 30.0, duration=1.0)) == 30
+    with pytest.raises(DejavuError, match="no driver frames"):
+        frame_positions(30, 30.0, start=5.0)
+    d = _motion(5)
+    mid = interpolate_motion(d, torch.tensor([0.0, 1.5, 4.0], dtype=torch.float64))
+    assert torch.allclose(mid.expression[1], (d.expression[1] + d.expression[2]) / 2)
+    assert torch.allclose(mid.rotvec[[0, 2]], d.rotvec[[0, 4]], atol=1e-9)
+    ang = lambda a, b: torch.linalg.matrix_norm(_R(a) - _R(b))  # noqa: E731
+    assert abs(ang(mid.rotvec[1], d.rotvec[1]) - ang(mid.rotvec[1], d.rotvec[2])) < 1e-3

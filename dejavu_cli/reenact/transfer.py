@@ -211,3 +211,34 @@ def smooth_motion(motion: Motion, sigma: float) -> Motion:
         return motion
     out = motion.map(lambda x: gaussian_smooth(x, sigma))
     return replace(out, rotvec=smooth_rotvec(motion.rotvec, sigma))
+
+
+# ---------------------------------------------------------------- timing
+
+def frame_positions(n_src: int, src_fps: float, dst_fps: float = 0.0, start: float = 0.0,
+                    duration: float = 0.0) -> torch.Tensor:
+    """Source-frame positions ``[T_out]`` (float64, fractional) of the output frames.
+
+    Output frame k sits at time ``start + k / dst_fps`` (``dst_fps`` 0: the source rate); ``duration`` 0 runs
+    to the end of the source. Raises :class:`DejavuError` when the window holds no frame.
+    """
+    dst = dst_fps if dst_fps > 0 else src_fps
+    end = n_src / src_fps if duration <= 0 else min(n_src / src_fps, start + duration)
+    n_out = int(round((end - start) * dst + 1e-6))
+    if n_out <= 0:
+        raise DejavuError(f"no driver frames between {start:.2f} s and {end:.2f} s "
+                          f"(the driver is {n_src / src_fps:.2f} s long)")
+    pos = (start + torch.arange(n_out, dtype=torch.float64) / dst) * src_fps
+    return pos.clamp(0, n_src - 1)
+
+
+def interpolate_motion(motion: Motion, pos: torch.Tensor) -> Motion:
+    """Motion at fractional frame positions ``pos`` ``[T_out]``: linear, rotations by normalized quaternion
+    interpolation (nlerp, accurate between neighbouring frames)."""
+    T = len(motion)
+    lo = pos.floor().long().clamp(0, T - 1).to(motion.expression.device)
+    hi = (lo + 1).clamp(max=T - 1)
+    w = (pos - pos.floor()).to(motion.expression)[:, None].to(motion.expression.device)
+    out = motion.map(lambda x: x[lo] * (1 - w) + x[hi] * w)
+    q = align_hemisphere(rotvec_to_quat(motion.rotvec))
+    return replace(out, rotvec=quat_to_rotvec(q[lo] * (1 - w) + q[hi] * w))
