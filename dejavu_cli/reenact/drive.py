@@ -1,0 +1,178 @@
+"""The reenactment loop: track the driver, transfer its motion, render the avatar batch by batch, encode.
+
+``reenact(avatar_path, driver_path, out_path, cfg)`` is what ``dejavu reenact`` calls. The math lives in
+:mod:`dejavu_cli.reenact.transfer`; this module joins the stages (tracking cache, avatar animator, renderer,
+video writer) and measures the rendering throughput (animate + splat, without decode and encode).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dejavu_cli.errors import DejavuError
+from dejavu_cli.reenact.config import ReenactConfig, validate
+from dejavu_cli.reenact.transfer import (Motion, absolute_transfer, frame_positions, interpolate_motion,
+                                         relative_transfer, smooth_motion)
+
+
+@dataclass
+class ReenactResult:
+    out: Path
+    n_frames: int
+    fps: float
+    size: tuple[int, int]       # (width, height) of the written video
+    render_seconds: float       # animate + render, excluding decode and encode
+    valid_fraction: float       # driver frames with a face
+    has_audio: bool
+
+    @property
+    def render_fps(self) -> float:
+        return self.n_frames / max(self.render_seconds, 1e-9)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DejavuError("--device cuda was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def motion_from_track(track, device=None, dtype=torch.float32) -> tuple[Motion, torch.Tensor]:
+    """Driver :class:`Motion` ``[T, ...]`` and ``valid`` ``[T]`` from a tracking result."""
+    t = lambda x: torch.as_tensor(np.asarray(x), dtype=dtype, device=device)  # noqa: E731
+    T = int(np.asarray(track.valid).shape[0])
+    jaw = track.jaw if getattr(track, "jaw", None) is not None else np.zeros((T, 3))
+    eyes = track.eyes if getattr(track, "eyes", None) is not None else np.zeros((T, 6))
+    motion = Motion(t(track.expression), t(jaw), t(eyes), t(track.rotvec), t(track.translation))
+    return motion, torch.as_tensor(np.asarray(track.valid), dtype=torch.bool, device=device)
+
+
+def avatar_neutral(avatar, n_expression: int, device=None, dtype=torch.float32) -> Motion:
+    """The avatar's neutral/canonical :class:`Motion` ``[1, ...]`` (zeros where the avatar stores none)."""
+    def get(names, n):
+        for name in names:
+            value = getattr(avatar, name, None)
+            if value is not None:
+                v = torch.as_tensor(np.asarray(value), dtype=dtype, device=device).reshape(1, -1)
+                if v.shape[1] == n:
+                    return v
+        return torch.zeros(1, n, dtype=dtype, device=device)
+
+    return Motion(get(("neutral_expression",), n_expression), get(("neutral_jaw",), 3),
+                  get(("neutral_eyes",), 6), get(("canonical_rotvec",), 3), get(("canonical_translation",), 3))
+
+
+def driving_motion(track, avatar, n_expression: int, cfg: ReenactConfig, src_fps: float,
+                   device=None) -> tuple[Motion, torch.Tensor]:
+    """Transferred, smoothed and resampled Motion ``[T_out, ...]`` and source positions ``[T_out]``."""
+    driver, valid = motion_from_track(track, device)
+    if driver.expression.shape[1] != n_expression:
+        raise DejavuError(f"the driver was tracked with {driver.expression.shape[1]} expression coefficients, "
+                          f"the avatar's head model has {n_expression}")
+    if not bool(valid.any()):
+        raise DejavuError("no face was found in any frame of the driver video")
+    if cfg.absolute:
+        motion = absolute_transfer(driver, valid)
+    else:
+        motion = relative_transfer(driver, valid, avatar_neutral(avatar, n_expression, device))
+    motion = smooth_motion(motion, cfg.smooth)
+    pos = frame_positions(len(motion), src_fps, cfg.fps, cfg.start, cfg.duration)
+    return interpolate_motion(motion, pos), pos
+
+
+def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
+    """[B, H, W, 3] float in [0, 1] -> uint8 numpy."""
+    return (rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+
+
+def _resize(img: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    if img.shape[0] == size and img.shape[1] == size:
+        return img
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR)
+
+
+def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Path,
+            cfg: ReenactConfig | None = None, log=print) -> ReenactResult:
+    """Drive the avatar at ``avatar_path`` with the video ``driver_path``; write an H.264 MP4."""
+    from dejavu_cli.avatar.animate import Animator
+    from dejavu_cli.avatar.file import load_avatar
+    from dejavu_cli.head.registry import load_head
+    from dejavu_cli.io.video_reader import probe
+    from dejavu_cli.io.video_writer import write_video
+    from dejavu_cli.track.pipeline import read_crops, track_cached
+
+    cfg = cfg or ReenactConfig()
+    validate(cfg)
+    avatar_path, driver_path, out_path = Path(avatar_path), Path(driver_path), Path(out_path)
+    if out_path.resolve() in (avatar_path.resolve(), driver_path.resolve()):
+        raise DejavuError(f"refusing to overwrite an input: {out_path}")
+    device = resolve_device(cfg.device)
+    if device.type == "cpu":
+        torch.set_flush_denormal(True)
+    avatar = load_avatar(avatar_path)
+    info = probe(driver_path)
+    head = load_head(avatar.head, device=device)
+    track = track_cached(driver_path, head=avatar.head)
+    src_fps = float(getattr(track, "fps", 0) or info.fps)
+    motion, pos = driving_motion(track, avatar, head.n_expression, cfg, src_fps, device)
+    fps = cfg.fps if cfg.fps > 0 else src_fps
+    valid = np.asarray(track.valid, dtype=bool)
+    log(f"driver: {len(valid)} frames at {src_fps:.2f} fps, face in {valid.mean():.0%}; rendering "
+        f"{len(motion)} frames at {cfg.size}x{cfg.size} on {device.type}")
+
+    animator = Animator(avatar, head, device)
+    render_seconds = 0.0
+    src_idx = pos.round().long().tolist()
+
+    def frames():
+        nonlocal render_seconds
+        for b0 in range(0, len(motion), cfg.batch):
+            chunk = motion.slice(b0, b0 + cfg.batch)
+            t0 = time.perf_counter()
+            rgb = render_motion(animator, head, avatar, chunk, cfg.size, device, cfg.background)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            render_seconds += time.perf_counter() - t0
+            imgs = _to_uint8(rgb)
+            if cfg.side_by_side:
+                idx = src_idx[b0:b0 + cfg.batch]
+                crops = read_crops(driver_path, track, idx)
+                imgs = np.concatenate([np.stack([_resize(c, cfg.size) for c in crops]), imgs], axis=2)
+            yield from imgs
+
+    width = cfg.size * (2 if cfg.side_by_side else 1)
+    audio = driver_path if info.has_audio else None
+    write_video(out_path, frames(), fps, (width, cfg.size), audio_from=audio,
+                **({"audio_start": cfg.start} if audio is not None and cfg.start > 0 else {}))
+    return ReenactResult(out_path, len(motion), fps, (width, cfg.size), render_seconds, float(valid.mean()),
+                         audio is not None)
+
+
+def render_motion(animator, head, avatar, motion: Motion, size: int, device, background: str = "white"):
+    """Render a chunk of Motion ``[B, ...]`` with the default camera -> rgb ``[B, size, size, 3]``."""
+    from dejavu_cli.head.base import HeadParams
+    from dejavu_cli.render.api import render
+    from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
+
+    B = len(motion)
+    identity = torch.as_tensor(np.asarray(avatar.identity), dtype=torch.float32, device=device)
+    params = HeadParams(identity=identity.reshape(1, -1).expand(B, -1),
+                        expression=motion.expression,
+                        jaw=motion.jaw if head.has_jaw else None,
+                        eyes=motion.eyes if head.has_eyes else None)
+    with torch.no_grad():
+        g = animator.gaussians(params, motion.rotvec, motion.translation)
+        viewmats = default_viewmat(device=device).expand(B, 4, 4)
+        Ks = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, size), size, size, device=device).expand(B, 3, 3)
+        bg = torch.full((3,), 1.0 if background == "white" else 0.0, device=device)
+        out = render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"], viewmats, Ks, size, size,
+                     background=bg)
+    return out.rgb
