@@ -10,9 +10,11 @@ All Gaussian attributes are *activated* (see docs/conventions.md#gaussians):
   Ks        [B, 3, 3]  pixel intrinsics
 Returns :class:`RenderOutput` with ``rgb`` [B, H, W, 3] (composited over ``background``), ``alpha``
 [B, H, W, 1] and ``depth`` [B, H, W, 1] (alpha-weighted camera z, not normalized by alpha).
-Constants matched by both backends: 2D low-pass ``eps2d`` = 0.3 px added to the projected covariance,
-3-sigma extent, alpha = min(0.999, opacity * exp(-q/2)) and skipped below 1/255, compositing stops
-when transmittance would fall below 1e-4, near plane 0.01 m.
+Constants matched by both backends (gsplat 1.5.3 defaults): 2D low-pass ``eps2d`` = 0.3 px added to the
+projected covariance, screen-space extent ``min(3.33, sqrt(2 ln(255 opacity)))`` sigma (at most ~3.33 sigma:
+exactly the region where alpha can reach 1/255), alpha = min(0.999, opacity * exp(-q/2)) and skipped below
+1/255, compositing stops (exclusively) when transmittance would fall to 1e-4 or below, Gaussians outside
+``near <= z <= far`` are culled (near plane 0.01 m). Algorithm and figures: docs/rendering.md.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from ..errors import DejavuError
+
+
+class RenderInputError(DejavuError, ValueError):
+    """Tensors passed to :func:`render` have the wrong shape, dtype or device."""
 
 
 @dataclass
@@ -29,9 +37,57 @@ class RenderOutput:
     depth: torch.Tensor  # [B, H, W, 1]
 
 
+def _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height, background):
+    if means.dim() != 3 or means.shape[-1] != 3:
+        raise RenderInputError(f"means must be [B, N, 3], got {list(means.shape)}")
+    B, N = means.shape[:2]
+    want = {"quats": (quats, (B, N, 4)), "scales": (scales, (B, N, 3)), "opacities": (opacities, (B, N)),
+            "colors": (colors, (B, N, 3)), "viewmats": (viewmats, (B, 4, 4)), "Ks": (Ks, (B, 3, 3))}
+    for name, (t, shape) in want.items():
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
+            got = list(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise RenderInputError(f"{name} must be {list(shape)} to match means {list(means.shape)}, got {got}")
+        if t.device != means.device or t.dtype != means.dtype:
+            raise RenderInputError(f"{name} is {t.dtype} on {t.device}, means is {means.dtype} on {means.device}")
+    if not means.is_floating_point():
+        raise RenderInputError(f"render needs floating-point tensors, got {means.dtype}")
+    if int(width) <= 0 or int(height) <= 0:
+        raise RenderInputError(f"image size must be positive, got {width}x{height}")
+    if background is not None and (background.dim() not in (1, 2) or background.shape[-1] != 3
+                                   or (background.dim() == 2 and background.shape[0] != B)):
+        raise RenderInputError(f"background must be [3] or [{B}, 3], got {list(background.shape)}")
+
+
 def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, height: int,
            background: torch.Tensor | None = None, backend: str = "auto", near: float = 0.01,
            far: float = 1e10, eps2d: float = 0.3) -> RenderOutput:
     """Render a batch of Gaussian sets; ``backend`` is ``"auto"`` (gsplat on CUDA, else torch),
-    ``"gsplat"`` or ``"torch"``."""
-    raise NotImplementedError("renderer not implemented yet")
+    ``"gsplat"`` or ``"torch"``. Each batch element has its own Gaussians and camera. Differentiable
+    w.r.t. means, quats, scales, opacities and colors."""
+    from .gsplat_backend import gsplat_available
+
+    _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height, background)
+    width, height = int(width), int(height)
+    B = means.shape[0]
+    if background is None:
+        background = torch.ones(3, dtype=means.dtype, device=means.device)
+    background = background.to(means).expand(B, 3)
+    if backend == "auto":
+        backend = "gsplat" if gsplat_available(means.device) else "torch"
+    if backend == "gsplat":
+        if not gsplat_available(means.device):
+            raise DejavuError("backend 'gsplat' needs CUDA tensors and gsplat with its CUDA extension; "
+                              "use backend='torch'")
+        from .gsplat_backend import rasterize_gsplat
+
+        rgb, alpha, depth = rasterize_gsplat(means, quats, scales, opacities, colors, viewmats, Ks, width,
+                                             height, background, near, far, eps2d)
+        return RenderOutput(rgb, alpha, depth)
+    if backend != "torch":
+        raise RenderInputError(f"unknown backend {backend!r}: use 'auto', 'torch' or 'gsplat'")
+    from .torch_raster import rasterize
+
+    feat, alpha = rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
+                            near=near, far=far, eps2d=eps2d)
+    rgb = feat[..., :3] + (1 - alpha) * background[:, None, None, :]
+    return RenderOutput(rgb, alpha, feat[..., 3:4])

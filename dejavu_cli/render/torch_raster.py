@@ -1,0 +1,55 @@
+"""Pure-PyTorch tile rasterizer (any device): project -> bin into 16x16 tiles -> composite.
+
+The CPU path of the project and the oracle the gsplat backend is tested against. Differentiable w.r.t.
+means, quats, scales, opacities and colors (the projection uses plain autograd; compositing uses the
+explicit backward of :func:`composite.composite`, or plain autograd with ``twin=True``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .composite import composite, composite_autograd
+from .project import project_gaussians
+from .tiles import Bins, bin_tiles
+
+TILE = 16
+
+
+def untile(x: torch.Tensor, B: int, tiles_x: int, tiles_y: int, width: int, height: int,
+           tile: int = TILE) -> torch.Tensor:
+    """[B * tiles, tile*tile, C] per-tile pixels -> [B, height, width, C] image."""
+    C = x.shape[-1]
+    x = x.reshape(B, tiles_y, tiles_x, tile, tile, C).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(B, tiles_y * tile, tiles_x * tile, C)[:, :height, :width]
+
+
+def rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width: int, height: int,
+              near: float = 0.01, far: float = 1e10, eps2d: float = 0.3, twin: bool = False,
+              chunk: int = 32, stats: dict | None = None):
+    """Render [B, N] Gaussians; returns ``(feat [B, H, W, D+1], alpha [B, H, W, 1])`` where the last
+    feature channel is the alpha-weighted depth and nothing is composited over a background yet.
+
+    ``twin=True`` uses the readable plain-autograd compositor; ``stats`` (a dict) receives the
+    intersection count.
+    """
+    if means.device.type == "cpu":
+        torch.set_flush_denormal(True)
+    B, N = means.shape[:2]
+    proj = project_gaussians(means, quats, scales, opacities, viewmats, Ks, width, height, near, far, eps2d)
+    bins: Bins = bin_tiles(proj, width, height, TILE)
+    if stats is not None:
+        stats["intersections"] = bins.n_isect
+        stats["visible"] = int(proj.visible.sum())
+    ids = bins.gauss_ids
+    feat = torch.cat([colors, proj.depths[..., None]], -1).reshape(B * N, -1)
+    args = (proj.means2d.reshape(B * N, 2)[ids], proj.conics.reshape(B * N, 3)[ids],
+            opacities.reshape(B * N)[ids], feat[ids], bins.offsets, bins.tiles_x,
+            bins.tiles_x * bins.tiles_y, TILE)
+    if twin:
+        accum, T = composite_autograd(*args)
+    else:
+        accum, T = composite(*args, chunk=chunk)
+    out = untile(accum, B, bins.tiles_x, bins.tiles_y, width, height)
+    alpha = 1 - untile(T[..., None], B, bins.tiles_x, bins.tiles_y, width, height)
+    return out, alpha
