@@ -1,0 +1,1 @@
+"""The avatar: its file format, maps -> Gaussians, and animation."""

@@ -1,0 +1,198 @@
+"""The avatar file: one pickle-free NPZ, schema ``dejavu.avatar/1`` (docs/avatar-format.md).
+
+Maps are texel lists ``[N, 13]`` over the layout of (head, uv_size); the stored ``layout_check`` must match
+the layout rebuilt from the installed head model, so an avatar is never applied to the wrong texels.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dejavu_cli.errors import DejavuError
+
+SCHEMA = "dejavu.avatar/1"
+SCHEMA_PREFIX = "dejavu.avatar/"
+N_CHANNELS = 13
+#: Optional per-avatar rest parameters (tracked means of the source video), used by reenactment.
+NEUTRAL_FIELDS = {"neutral_expression": None, "neutral_jaw": 3, "neutral_eyes": 6, "canonical_rotvec": 3,
+                  "canonical_translation": 3}
+
+
+@dataclass
+class Avatar:
+    """A personalized (or template) avatar.
+
+    head            head model name ("ict", "flame", "test");  identity [n_id] float32
+    uv_size, layout_check   UV size S and the layout's check value (``UVLayout.check``)
+    init            [N, 13] U_init (offset form);  mean_offsets [N, 13];  rectification [N, 13] (stage 1)
+    blendmaps       [D, N, 13] (stage 2, D may be 0);  blend_drivers: D expression names (softmax drivers)
+    fov_deg, distance, viewmat [4, 4], image_size: the tracking camera (K = ``intrinsics()``)
+    dejavu_version, created (ISO 8601 UTC), source_video_sha256 ("" for templates)
+    neutral_* / canonical_*: the source video's rest parameters (optional, zeros by default)
+    """
+
+    head: str
+    identity: np.ndarray
+    uv_size: int
+    layout_check: str
+    init: np.ndarray
+    mean_offsets: np.ndarray
+    rectification: np.ndarray
+    blendmaps: np.ndarray
+    blend_drivers: list[str]
+    fov_deg: float = 20.0
+    distance: float = 1.0
+    viewmat: np.ndarray | None = None
+    image_size: int = 512
+    dejavu_version: str = ""
+    created: str = ""
+    source_video_sha256: str = ""
+    neutral_expression: np.ndarray | None = None
+    neutral_jaw: np.ndarray | None = None
+    neutral_eyes: np.ndarray | None = None
+    canonical_rotvec: np.ndarray | None = None
+    canonical_translation: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_gaussians(self) -> int:
+        return int(self.init.shape[0])
+
+    @property
+    def n_blendmaps(self) -> int:
+        return int(self.blendmaps.shape[0])
+
+    def base_maps(self) -> np.ndarray:
+        """U_init + mean offsets, plus the global rectification when there are no blendmaps [N, 13]."""
+        base = self.init + self.mean_offsets
+        return base + self.rectification if self.n_blendmaps == 0 else base
+
+    def intrinsics(self, size: int | None = None) -> np.ndarray:
+        """K [3, 3] of the tracking camera at ``size`` pixels (default ``image_size``)."""
+        from dejavu_cli.render.camera import focal_from_fov
+
+        s = int(size or self.image_size)
+        f = focal_from_fov(self.fov_deg, s)
+        return np.array([[f, 0, s / 2], [0, f, s / 2], [0, 0, 1]], dtype=np.float32)
+
+
+def template_avatar(head, layout, opacity: str = "official") -> Avatar:
+    """The initial avatar of a head model: U_init, zero offsets, no blendmaps, neutral identity."""
+    from dejavu_cli.render.camera import DEFAULT_DISTANCE, DEFAULT_FOV_DEG, default_viewmat
+    from dejavu_cli.uv.maps import init_maps
+
+    init = init_maps(layout, opacity=opacity).cpu().numpy().astype(np.float32)
+    zeros = np.zeros_like(init)
+    return Avatar(head=head.name, identity=np.zeros(head.n_identity, np.float32), uv_size=layout.uv_size,
+                  layout_check=layout.check, init=init, mean_offsets=zeros, rectification=zeros.copy(),
+                  blendmaps=np.zeros((0, *init.shape), np.float32),
+                  blend_drivers=[head.expression_names[i] for i in head.blend_drivers],
+                  fov_deg=DEFAULT_FOV_DEG, distance=DEFAULT_DISTANCE, viewmat=default_viewmat().numpy(),
+                  image_size=512)
+
+
+def save_avatar(path: str | os.PathLike, avatar: Avatar) -> Path:
+    """Validate and write ``avatar`` atomically (compressed NPZ, no pickles); stamps version/date."""
+    from dejavu_cli import __version__
+    from dejavu_cli.io.atomic import save_npz_atomic
+
+    _validate(avatar, "avatar to save")
+    arrays = {
+        "schema": np.array(SCHEMA), "head": np.array(avatar.head),
+        "identity": np.asarray(avatar.identity, np.float32), "uv_size": np.array(int(avatar.uv_size)),
+        "layout_check": np.array(avatar.layout_check),
+        "init": np.asarray(avatar.init, np.float32), "mean_offsets": np.asarray(avatar.mean_offsets, np.float32),
+        "rectification": np.asarray(avatar.rectification, np.float32),
+        "blendmaps": np.asarray(avatar.blendmaps, np.float32),
+        "blend_drivers": np.array(list(avatar.blend_drivers), dtype="U64").reshape(-1),
+        "fov_deg": np.array(float(avatar.fov_deg)), "distance": np.array(float(avatar.distance)),
+        "viewmat": _viewmat(avatar), "image_size": np.array(int(avatar.image_size)),
+        "K": avatar.intrinsics(),
+        "dejavu_version": np.array(avatar.dejavu_version or __version__),
+        "created": np.array(avatar.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")),
+        "source_video_sha256": np.array(avatar.source_video_sha256 or ""),
+    }
+    for name in NEUTRAL_FIELDS:
+        value = getattr(avatar, name)
+        if value is not None:
+            arrays[name] = np.asarray(value, np.float32).reshape(-1)
+    return save_npz_atomic(path, arrays)
+
+
+def load_avatar(path: str | os.PathLike) -> Avatar:
+    """Read and validate an avatar file; one-line :class:`DejavuError` for anything that is not one."""
+    from dejavu_cli.io.npz import load_npz
+
+    path = Path(path)
+    d = load_npz(path, what="avatar file")
+    schema = str(d["schema"]) if "schema" in d and d["schema"].ndim == 0 else ""
+    if not schema.startswith(SCHEMA_PREFIX):
+        what = f"a {schema.split('/')[0]} file" if schema.startswith("dejavu.") else "not a dejavu avatar"
+        raise DejavuError(f"{path} is {what} (expected schema {SCHEMA})")
+    if schema != SCHEMA:
+        raise DejavuError(f"{path} has avatar schema {schema!r}; this dejavu reads {SCHEMA} (upgrade dejavu)")
+    need = ("head", "identity", "uv_size", "layout_check", "init", "mean_offsets", "rectification", "blendmaps",
+            "blend_drivers", "fov_deg", "distance", "viewmat", "image_size")
+    missing = [k for k in need if k not in d]
+    if missing:
+        raise DejavuError(f"{path} is a damaged avatar file (missing {', '.join(missing)})")
+    try:
+        avatar = Avatar(
+            head=str(d["head"]), identity=d["identity"].astype(np.float32), uv_size=int(d["uv_size"]),
+            layout_check=str(d["layout_check"]), init=d["init"], mean_offsets=d["mean_offsets"],
+            rectification=d["rectification"], blendmaps=d["blendmaps"],
+            blend_drivers=[str(s) for s in d["blend_drivers"].reshape(-1)], fov_deg=float(d["fov_deg"]),
+            distance=float(d["distance"]), viewmat=d["viewmat"].astype(np.float32),
+            image_size=int(d["image_size"]), dejavu_version=str(d.get("dejavu_version", "")),
+            created=str(d.get("created", "")), source_video_sha256=str(d.get("source_video_sha256", "")),
+            **{k: d[k].astype(np.float32) for k in NEUTRAL_FIELDS if k in d})
+    except (TypeError, ValueError) as exc:
+        raise DejavuError(f"{path} is a damaged avatar file ({exc})") from None
+    _validate(avatar, str(path))
+    return avatar
+
+
+def _viewmat(avatar: Avatar) -> np.ndarray:
+    if avatar.viewmat is not None:
+        return np.asarray(avatar.viewmat, np.float32)
+    from dejavu_cli.render.camera import default_viewmat
+
+    return default_viewmat(avatar.distance).numpy()
+
+
+def _validate(a: Avatar, where: str) -> None:
+    """Shapes and values; DejavuError naming the first problem."""
+    n = np.asarray(a.init).shape[0] if np.asarray(a.init).ndim == 2 else -1
+    checks = [
+        (np.asarray(a.init).shape == (n, N_CHANNELS) and n > 0, f"init must be [N, {N_CHANNELS}]"),
+        (np.asarray(a.mean_offsets).shape == (n, N_CHANNELS), "mean_offsets must match init"),
+        (np.asarray(a.rectification).shape == (n, N_CHANNELS), "rectification must match init"),
+        (np.asarray(a.blendmaps).ndim == 3 and np.asarray(a.blendmaps).shape[1:] == (n, N_CHANNELS),
+         "blendmaps must be [D, N, 13]"),
+        (len(a.blend_drivers) == np.asarray(a.blendmaps).shape[0] or np.asarray(a.blendmaps).shape[0] == 0,
+         "blend_drivers must name one expression per blendmap"),
+        (np.asarray(a.identity).ndim == 1, "identity must be a vector"),
+        (16 <= int(a.uv_size) <= 2048 and n <= int(a.uv_size) ** 2, "uv_size out of range"),
+        (a.viewmat is None or np.asarray(a.viewmat).shape == (4, 4), "viewmat must be [4, 4]"),
+        (0 < float(a.fov_deg) < 180 and int(a.image_size) > 0, "bad camera (fov/image size)"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise DejavuError(f"{where}: invalid avatar ({message})")
+    for name in ("init", "mean_offsets", "rectification", "blendmaps", "identity"):
+        if not np.isfinite(np.asarray(getattr(a, name))).all():
+            raise DejavuError(f"{where}: invalid avatar ({name} has NaN or infinite values)")
+
+
+def check_layout(avatar: Avatar, layout) -> None:
+    """Raise when the avatar's maps were made for a different UV layout than ``layout``."""
+    if avatar.layout_check != layout.check or avatar.n_gaussians != layout.n_texels:
+        raise DejavuError(f"avatar layout {avatar.layout_check} ({avatar.n_gaussians} Gaussians) does not match "
+                          f"the installed {avatar.head} head model's layout {layout.check} "
+                          f"({layout.n_texels} texels at UV size {avatar.uv_size}); re-create the avatar or "
+                          f"install the head model version it was made with")

@@ -1,0 +1,89 @@
+"""UV Gaussian maps -> 3D Gaussians (pure functions; docs/architecture.md#maps, conventions#gaussians).
+
+A frame's Gaussians: position ``R (surface + dpos) + t``, rotation ``q_R * normalize((1, r))``, scale
+``exp(s)``, opacity ``sigmoid(o)``, colour ``max(0, 0.5 + C0 * sh)``. Everything is batched over frames.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dejavu_cli.uv.maps import COLOR, OPACITY, POS, ROT, SCALE
+
+SH_C0 = 0.28209479177387814
+
+
+def quat_from_rotvec(rotvec: torch.Tensor) -> torch.Tensor:
+    """Unit quaternion (w, x, y, z) [..., 4] of axis-angle ``rotvec`` [..., 3]; smooth at 0."""
+    theta2 = (rotvec * rotvec).sum(-1, keepdim=True)
+    theta = torch.sqrt(theta2 + 1e-16)
+    small = theta2 < 1e-8
+    half_sinc = torch.where(small, 0.5 - theta2 / 48, torch.sin(theta / 2) / theta)
+    return torch.cat([torch.cos(theta / 2), half_sinc * rotvec], -1)
+
+
+def quat_multiply(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Hamilton product ``a * b`` of (w, x, y, z) quaternions [..., 4] (broadcasting)."""
+    aw, ax, ay, az = a.unbind(-1)
+    bw, bx, by, bz = b.unbind(-1)
+    return torch.stack([aw * bw - ax * bx - ay * by - az * bz,
+                        aw * bx + ax * bw + ay * bz - az * by,
+                        aw * by - ax * bz + ay * bw + az * bx,
+                        aw * bz + ax * by - ay * bx + az * bw], -1)
+
+
+def blend_weights(expression: torch.Tensor, drivers: torch.Tensor) -> torch.Tensor:
+    """Blendmap weights [B, D]: softmax over the driver coefficients ``expression[:, drivers]`` (eq. 10)."""
+    return torch.softmax(expression[:, drivers], dim=-1)
+
+
+def compose_maps(base: torch.Tensor, blendmaps: torch.Tensor | None = None,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-frame maps [B, N, 13] = base [N, 13] (U_init + mean offsets + global delta when there are no
+    blendmaps) + sum_d weights[:, d] * blendmaps[d] (eq. 11; blendmaps [D, N, 13], weights [B, D])."""
+    if blendmaps is None or blendmaps.shape[0] == 0:
+        return base[None] if weights is None else base[None].expand(weights.shape[0], -1, -1)
+    return base[None] + torch.einsum("bd,dnc->bnc", weights.to(blendmaps.dtype), blendmaps)
+
+
+def maps_to_raw(layout, maps: torch.Tensor, verts: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Pre-activation Gaussians in model space (what a 3DGS PLY stores).
+
+    maps [B, N, 13], verts [B, V, 3] -> means [B, N, 3], log_scales [B, N, 3], quats [B, N, 4] = (1, r)
+    (not normalized), opacity_logits [B, N], sh_dc [B, N, 3]. Position offsets of ``layout.locked``
+    texels are ignored.
+    """
+    dpos = maps[..., POS]
+    if bool(layout.locked.any()):
+        dpos = dpos * (~layout.locked)[:, None].to(dpos.dtype)
+    rot = maps[..., ROT]
+    return {"means": layout.surface(verts) + dpos,
+            "log_scales": maps[..., SCALE],
+            "quats": torch.cat([torch.ones_like(rot[..., :1]), rot], -1),
+            "opacity_logits": maps[..., OPACITY][..., 0],
+            "sh_dc": maps[..., COLOR]}
+
+
+def activate(raw: dict[str, torch.Tensor], rotvec: torch.Tensor | None = None,
+             transl: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Activated world-space Gaussians from :func:`maps_to_raw` output and the rigid head pose
+    (rotvec, transl [B, 3]; None = identity). Returns means, quats (unit), scales, opacities, colors."""
+    from dejavu_cli.head.pose import axis_angle_to_matrix
+
+    means, quats = raw["means"], torch.nn.functional.normalize(raw["quats"], dim=-1)
+    if rotvec is not None:
+        R = axis_angle_to_matrix(rotvec)                                      # [B, 3, 3]
+        means = means @ R.transpose(-1, -2)
+        quats = quat_multiply(quat_from_rotvec(rotvec)[:, None, :], quats)
+    if transl is not None:
+        means = means + transl[:, None, :]
+    return {"means": means, "quats": quats, "scales": torch.exp(raw["log_scales"]),
+            "opacities": torch.sigmoid(raw["opacity_logits"]),
+            "colors": (0.5 + SH_C0 * raw["sh_dc"]).clamp_min(0.0)}
+
+
+def maps_to_gaussians(layout, maps: torch.Tensor, verts: torch.Tensor, rotvec: torch.Tensor | None = None,
+                      transl: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Activated world-space Gaussians for the render contract (render.api) from maps [B, N, 13],
+    meshes verts [B, V, 3] and the rigid head pose rotvec, transl [B, 3]."""
+    return activate(maps_to_raw(layout, maps, verts), rotvec, transl)

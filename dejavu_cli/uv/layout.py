@@ -1,0 +1,244 @@
+"""The UV Gaussian map layout of a head model: which texels hold a Gaussian and where it sits.
+
+Built once per (head model, UV size) by rasterizing the head's UVs (no per-frame rasterization):
+every valid texel is bound to a fixed combination of up to 4 mesh vertices (a triangle and its
+barycentric coordinates, or the FLAME mouth funnel's interpolation weights) plus a constant model-space
+offset, so the Gaussian centres of a batch of posed meshes are one gather: :meth:`UVLayout.surface`.
+Rules and defaults: docs/conventions.md#uv.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.base import REGION_NAMES
+
+#: Default UV size per head: FLAME as the paper (74,083 Gaussians at 320); ICT chosen so the count is of
+#: the same order (~73k); the test head small for fast tests.
+DEFAULT_UV_SIZES = {"flame": 320, "ict": 384, "test": 96}
+#: Default UV size of the default head (ICT).
+DEFAULT_UV_SIZE = DEFAULT_UV_SIZES["ict"]
+#: Regions that get Gaussians (neck and "other" helpers do not).
+KEPT_REGIONS = ("face", "scalp", "ears", "eyeballs", "mouth", "teeth")
+#: Relative texel density per region when an atlas is packed (Gaussians per cm^2, face = 1).
+DENSITY = {"face": 1.0, "ears": 0.6, "scalp": 0.6, "eyeballs": 0.8, "mouth": 0.3, "teeth": 0.6}
+#: Position-regularization weight (paper's M_mu): high where the mesh is right, low where hair grows.
+POS_WEIGHT_HIGH, POS_WEIGHT_LOW = 10.0, 0.1
+#: Regions with the low weight and zero initial opacity logit (everything else: high weight, logit 1).
+LOOSE_REGIONS = ("scalp", "ears")
+#: Width of the ramp between the two values, metres (measured on the neutral template).
+RAMP = 0.02
+#: Landmarks (iBUG 68) of brows, nose, eyes and lips, and the radius around them of the features mask.
+FEATURE_LANDMARKS = tuple(range(17, 68))
+FEATURE_RADIUS = 0.012
+#: Mask names :meth:`UVLayout.mask` knows.
+MASKS = ("face", "scalp", "ears", "mouth", "eyes", "teeth", "features", "locked")
+
+
+class UVLayout(nn.Module):
+    """Valid texels of an ``S x S`` UV Gaussian map and their binding to the mesh (buffers only).
+
+    texel      [N]    long   row-major index ``row * S + col`` (increasing: the texel-list order)
+    vidx       [N, 4] long   mesh vertices each Gaussian centre is made of
+    vweight    [N, 4] float  their weights (triangle barycentrics, 4th weight 0)
+    voffset    [N, 3] float  constant model-space offset (FLAME mouth funnel depth), else 0
+    face       [N]    long   triangle of the texel, -1 for synthetic texels (FLAME mouth funnel)
+    bary       [N, 3] float  barycentric coordinates in ``face``
+    region     [N]    long   index into :data:`dejavu_cli.head.base.REGION_NAMES`
+    pos_weight [N]    float  position-regularization weight (paper's M_mu)
+    opacity_init [N]  float  initial opacity logit (the official init-opacity weight map)
+    features   [N]    bool   brows, eyes, nose, lips, mouth interior (the stage-2 facial-features mask)
+    locked     [N]    bool   position offsets ignored (FLAME mouth funnel, as the official code)
+    valid_mask [S, S] bool
+    """
+
+    def __init__(self, head_name: str, uv_size: int, arrays: dict[str, np.ndarray]):
+        super().__init__()
+        self.head_name = head_name
+        self.uv_size = int(uv_size)
+        for key, value in arrays.items():
+            self.register_buffer(key, torch.as_tensor(value), persistent=False)
+        self.check = layout_check(head_name, uv_size, arrays)
+
+    @property
+    def n_texels(self) -> int:
+        return int(self.texel.shape[0])
+
+    def mask(self, name: str) -> torch.Tensor:
+        """Bool [N] region mask: face, scalp, ears, mouth, eyes (eyeballs), teeth, features, locked."""
+        if name == "features":
+            return self.features
+        if name == "locked":
+            return self.locked
+        region = {"eyes": "eyeballs"}.get(name, name)
+        if region not in REGION_NAMES:
+            raise KeyError(f"unknown mask {name!r}; known: {', '.join(MASKS)}")
+        return self.region == REGION_NAMES.index(region)
+
+    def surface(self, verts: torch.Tensor) -> torch.Tensor:
+        """Gaussian base positions [B, N, 3] on meshes ``verts`` [B, V, 3] (a gather, differentiable)."""
+        picked = verts[:, self.vidx]                                          # [B, N, 4, 3]
+        w = self.vweight.to(verts.dtype)
+        return (picked * w[None, :, :, None]).sum(-2) + self.voffset.to(verts.dtype)
+
+    def to_image(self, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+        """Texel list [..., N, C] -> image [..., S, S, C] (invalid texels = ``fill``)."""
+        S = self.uv_size
+        out = values.new_full((*values.shape[:-2], S * S, values.shape[-1]), fill)
+        out[..., self.texel, :] = values
+        return out.reshape(*values.shape[:-2], S, S, values.shape[-1])
+
+    def from_image(self, image: torch.Tensor) -> torch.Tensor:
+        """Image [..., S, S, C] -> texel list [..., N, C]."""
+        S = self.uv_size
+        return image.reshape(*image.shape[:-3], S * S, image.shape[-1])[..., self.texel, :]
+
+    def extra_repr(self) -> str:
+        return f"head={self.head_name}, uv_size={self.uv_size}, n_texels={self.n_texels}, check={self.check}"
+
+
+def layout_check(head_name: str, uv_size: int, arrays: dict[str, np.ndarray]) -> str:
+    """16 hex digits: sha256 over the head name, S and the texel -> (vertices, weights) table."""
+    h = hashlib.sha256(f"{head_name}|{int(uv_size)}|".encode())
+    h.update(np.ascontiguousarray(arrays["texel"], dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(arrays["vidx"], dtype=np.int64).tobytes())
+    h.update(np.round(np.asarray(arrays["vweight"], np.float64) * 1e5).astype(np.int64).tobytes())
+    h.update(np.round(np.asarray(arrays["voffset"], np.float64) * 1e5).astype(np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def default_uv_size(head_name: str) -> int:
+    return DEFAULT_UV_SIZES.get(head_name, 320)
+
+
+def build_layout(head, uv_size: int | None = None) -> UVLayout:
+    """The :class:`UVLayout` of ``head`` (a HeadModel) at ``uv_size`` (default per head), on its device."""
+    S = int(uv_size or default_uv_size(head.name))
+    if not 16 <= S <= 2048:
+        raise DejavuError(f"UV size must be between 16 and 2048, got {S}")
+    mesh = _mesh_arrays(head)
+    arrays = _build_cached(head.name, S, _mesh_key(mesh), _Frozen(mesh))
+    layout = UVLayout(head.name, S, arrays)
+    return layout.to(head.template.device)
+
+
+class _Frozen:
+    """Carries the mesh arrays through ``lru_cache`` (hashed by the key, not by content)."""
+
+    def __init__(self, mesh):
+        self.mesh = mesh
+
+    def __hash__(self):
+        return 0
+
+    def __eq__(self, other):
+        return isinstance(other, _Frozen)
+
+
+def _mesh_arrays(head) -> dict:
+    cpu = lambda t: t.detach().cpu().numpy()  # noqa: E731
+    return {"verts": cpu(head.template).astype(np.float64), "faces": cpu(head.faces).astype(np.int64),
+            "uv": cpu(head.uv).astype(np.float64), "uv_faces": cpu(head.uv_faces).astype(np.int64),
+            "region": cpu(head.face_region).astype(np.int64), "landmarks": cpu(head.landmarks68).astype(np.int64)}
+
+
+def _mesh_key(mesh: dict) -> str:
+    h = hashlib.sha256()
+    for k in sorted(mesh):
+        h.update(np.ascontiguousarray(np.round(mesh[k] * 1e6) if mesh[k].dtype.kind == "f" else mesh[k]).tobytes())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _build_cached(name: str, S: int, key: str, frozen: _Frozen) -> dict[str, np.ndarray]:
+    from dejavu_cli.uv.flame_rule import flame_layout_arrays, is_flame_template
+
+    mesh = frozen.mesh
+    if name == "flame" and is_flame_template(mesh):
+        arrs = flame_layout_arrays(mesh, S)
+        return _finish(mesh, *arrs[:7], S, locked=arrs[7])
+    return _finish(mesh, *_generic_texels(mesh, S), S)
+
+
+def _generic_texels(mesh: dict, S: int):
+    """Kept regions, atlas-packed when the UVs leave the unit square or overlap; folds resolved."""
+    from dejavu_cli.uv.atlas import pack_atlas
+    from dejavu_cli.uv.raster import rasterize
+
+    keep = np.isin(mesh["region"], [REGION_NAMES.index(r) for r in KEPT_REGIONS])
+    fidx = np.where(keep)[0]
+    uv, uvf = mesh["uv"], mesh["uv_faces"][fidx]
+    in_square = uv[uvf].min() >= 0 and uv[uvf].max() <= 1
+    if not in_square or (rasterize(uv, uvf, S).overlap > 1).any():
+        dens = np.array([DENSITY[REGION_NAMES[r]] for r in mesh["region"][fidx]])
+        uv, uvf = pack_atlas(mesh["verts"], mesh["faces"][fidx], uv, uvf, dens)
+    for _ in range(8):  # drop the losing triangle of every folded texel until no fold is left
+        ras = rasterize(uv, uvf, S)
+        if not (ras.overlap > 1).any():
+            break
+        drop = _fold_losers(uv, uvf, ras)
+        alive = ~np.isin(np.arange(len(fidx)), drop)
+        fidx, uvf = fidx[alive], uvf[alive]
+    texel = np.where(ras.valid)[0]
+    face = fidx[ras.face[texel]]
+    bary = ras.bary[texel]
+    return texel, face, bary, mesh["faces"][face], np.c_[bary, np.zeros(len(texel))], np.zeros((len(texel), 3)), \
+        mesh["region"][face]
+
+
+def _fold_losers(uv: np.ndarray, uvf: np.ndarray, ras) -> np.ndarray:
+    """Triangles (indices into ``uvf``) that strictly contain a folded texel they did not win."""
+    from dejavu_cli.uv.raster import INSIDE_EPS, _candidates, barycentric, uv_to_pixel
+
+    S = ras.size
+    px = uv_to_pixel(uv, S)[uvf]
+    tri, row, col = _candidates(px, S)
+    flat = row * S + col
+    sel = ras.overlap[flat] > 1
+    tri, flat = tri[sel], flat[sel]
+    p = np.stack([flat % S + 0.5, flat // S + 0.5], -1).astype(np.float64)
+    inside = barycentric(p, px[tri, 0], px[tri, 1], px[tri, 2]).min(1) > INSIDE_EPS
+    return np.unique(tri[inside & (tri != ras.face[flat])])
+
+
+def _finish(mesh, texel, face, bary, vidx, vweight, voffset, region, S, locked=None) -> dict[str, np.ndarray]:
+    """Per-texel maps that depend on the binding: weights, masks, validity image."""
+    verts, faces = mesh["verts"], mesh["faces"]
+    vidx = np.c_[vidx, np.zeros((len(texel), 4 - vidx.shape[1]), np.int64)] if vidx.shape[1] < 4 else vidx
+    pos = (verts[vidx] * vweight[:, :, None]).sum(1) + voffset                # neutral surface [N, 3]
+    # ramps: distance (neutral template) from each texel to the nearest vertex of a tight region
+    loose_f = np.isin(mesh["region"], [REGION_NAMES.index(r) for r in LOOSE_REGIONS])
+    keep_f = np.isin(mesh["region"], [REGION_NAMES.index(r) for r in KEPT_REGIONS])
+    tight_v = np.unique(faces[keep_f & ~loose_f])
+    loose_t = np.isin(region, [REGION_NAMES.index(r) for r in LOOSE_REGIONS])
+    dist = np.zeros(len(texel))
+    if loose_t.any() and len(tight_v):
+        dist[loose_t] = _nearest_distance(pos[loose_t], verts[tight_v])
+    tight = np.clip(1.0 - dist / RAMP, 0.0, 1.0)                              # 1 on tight regions
+    pos_weight = POS_WEIGHT_LOW + (POS_WEIGHT_HIGH - POS_WEIGHT_LOW) * tight
+    lm = verts[mesh["landmarks"][list(FEATURE_LANDMARKS)]]
+    face_like = np.isin(region, [REGION_NAMES.index(r) for r in ("face", "mouth", "teeth", "eyeballs")])
+    features = face_like & (_nearest_distance(pos, lm) < FEATURE_RADIUS)
+    features |= np.isin(region, [REGION_NAMES.index(r) for r in ("mouth", "teeth", "eyeballs")])
+    valid = np.zeros(S * S, bool)
+    valid[texel] = True
+    return {"texel": texel.astype(np.int64), "vidx": vidx.astype(np.int64),
+            "vweight": vweight.astype(np.float32), "voffset": voffset.astype(np.float32),
+            "face": face.astype(np.int64), "bary": bary.astype(np.float32), "region": region.astype(np.int64),
+            "pos_weight": pos_weight.astype(np.float32), "opacity_init": tight.astype(np.float32),
+            "features": features, "locked": np.zeros(len(texel), bool) if locked is None else locked,
+            "valid_mask": valid.reshape(S, S)}
+
+
+def _nearest_distance(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Distance [Na] from each point of ``a`` [Na, 3] to the nearest of ``b`` [Nb, 3] (chunked cdist)."""
+    tb = torch.as_tensor(b, dtype=torch.float32)
+    out = [torch.cdist(torch.as_tensor(a[i:i + chunk], dtype=torch.float32), tb).min(1).values
+           for i in range(0, len(a), chunk)]
+    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
