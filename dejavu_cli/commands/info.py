@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from dejavu_cli.errors import NotImplementedYet
 
-
-def info(file: str = typer.Argument(...)) -> None:
+def info(
+    file: str = typer.Argument(..., help="An avatar (.npz) or tracking file."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+) -> None:
     """Summarize an avatar or tracking file."""
-    raise NotImplementedYet("'dejavu info' is not implemented yet")
+    import json
+
+    from dejavu_cli.avatar.summary import summarize_file
+
+    facts = summarize_file(file)
+    if as_json:
+        typer.echo(json.dumps(facts, sort_keys=False, default=str))
+        return
+    width = max(len(k) for k in facts)
+    for key, value in facts.items():
+        typer.echo(f"{key:<{width}}  {value}")

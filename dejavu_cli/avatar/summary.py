@@ -1,0 +1,49 @@
+"""Facts about an avatar (or tracking) file for ``dejavu info``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def summarize_file(path: str | os.PathLike) -> dict:
+    """A flat dict; tracking files (schema ``dejavu.track...``) go to ``track.file.summarize``."""
+    import numpy as np
+
+    from dejavu_cli.io.npz import load_npz
+
+    path = Path(path)
+    schema = _peek_schema(path)
+    if schema.startswith("dejavu.track"):
+        from dejavu_cli.track.file import summarize
+
+        return summarize(path)
+    if not schema:
+        load_npz(path, what="avatar or tracking file")  # one-line error for missing/truncated/non-NPZ
+    from dejavu_cli.avatar.file import load_avatar
+
+    a = load_avatar(path)
+    return {"schema": "dejavu.avatar/1", "file_bytes": path.stat().st_size, "head": a.head,
+            "uv_size": a.uv_size, "gaussians": a.n_gaussians, "blendmaps": a.n_blendmaps,
+            "blend_drivers": a.blend_drivers, "identity_dims": int(np.asarray(a.identity).size),
+            "layout_check": a.layout_check, "camera_fov_deg": a.fov_deg, "camera_distance_m": a.distance,
+            "image_size": a.image_size, "version": a.dejavu_version, "created": a.created,
+            "source_video_sha256": a.source_video_sha256 or None,
+            "personalized": bool(np.abs(a.mean_offsets).max() > 0 or np.abs(a.rectification).max() > 0
+                                 or a.n_blendmaps > 0)}
+
+
+def _peek_schema(path: Path) -> str:
+    """The ``schema`` string of an NPZ without loading the rest ("" when absent or unreadable)."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "schema" in getattr(data, "files", []):
+                value = data["schema"]
+                return str(value) if value.ndim == 0 else ""
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError):
+        return ""
+    return ""

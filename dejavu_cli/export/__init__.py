@@ -1,0 +1,1 @@
+"""Avatar exports: standard 3DGS PLY, antimatter15 .splat, UV maps as images (NPZ)."""
