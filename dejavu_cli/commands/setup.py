@@ -1,16 +1,52 @@
-"""`dejavu setup`: Set up head models (ICT-FaceKit, FLAME)."""
+"""`dejavu setup`: set up head models (ICT-FaceKit, FLAME) and list which are ready."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from dejavu_cli.errors import NotImplementedYet
-
-app = typer.Typer(help="Set up head models (ICT-FaceKit, FLAME).", invoke_without_command=True, no_args_is_help=False)
+app = typer.Typer(help="Set up head models (ICT-FaceKit, FLAME); without a subcommand list them.",
+                  invoke_without_command=True, no_args_is_help=False)
 
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
-    """Set up head models (ICT-FaceKit, FLAME)."""
+    """Set up head models (ICT-FaceKit, FLAME); without a subcommand list them and their state."""
     if ctx.invoked_subcommand is None:
-        raise NotImplementedYet("'dejavu setup' is not implemented yet")
+        from dejavu_cli.head.registry import status_lines
+
+        for line in status_lines():
+            typer.echo(line)
+
+
+@app.command("ict")
+def ict(
+    archive: Optional[Path] = typer.Option(
+        None, "--archive", help="Local zip of ICT-FaceKit commit da5f95a (GitHub 'Download ZIP'); "
+                                "default: $DEJAVU_ICT_ARCHIVE, else download it (~120 MB)."),
+    force: bool = typer.Option(False, "--force", help="Convert again even if an up-to-date ict.npz exists."),
+) -> None:
+    """Verify (per-file sha256) and convert ICT-FaceKit (MIT licence) into $DEJAVU_HOME/heads/ict.npz."""
+    from dejavu_cli.head.ict import setup_ict
+    from dejavu_cli.head.registry import describe
+
+    path = setup_ict(archive=archive, force=force)
+    typer.echo(f"ICT-FaceKit ready: {describe('ict')} -> {path}")
+
+
+@app.command("flame")
+def flame(
+    pkl: Path = typer.Argument(..., help="FLAME 2020, 2023 or 2023 Open model pickle (e.g. generic_model.pkl, "
+                                         "flame2023.pkl), downloaded by you from flame.is.tue.mpg.de."),
+    uv_template: Optional[Path] = typer.Option(
+        None, "--uv-template", help="OBJ with FLAME's 5,023 vertices and a UV layout (e.g. head_template.obj); "
+                                    "default: the UVs in the pickle, else a derived cylindrical layout."),
+) -> None:
+    """Convert a FLAME pickle (read without chumpy and without running code from it) into flame.npz."""
+    from dejavu_cli.head.flame import setup_flame
+    from dejavu_cli.head.registry import describe
+
+    path = setup_flame(pkl, uv_template=uv_template)
+    typer.echo(f"FLAME ready: {describe('flame')} -> {path}")

@@ -67,20 +67,35 @@ NECK_FACE_Y = -4.0
 EAR_BOX = ((6.8, 99.0), (-3.5, 5.0), (-3.5, 1.5))  # |x|, y, z ranges of "Face" triangles that are ears
 
 
-def setup_ict(archive: str | os.PathLike | None = None, progress: bool = True) -> Path:
+def setup_ict(archive: str | os.PathLike | None = None, progress: bool = True, force: bool = False) -> Path:
     """Verify and convert ICT-FaceKit; return the path of the cached ``ict.npz``.
 
     ``archive``: a local zip of commit :data:`ICT_COMMIT` (default ``$DEJAVU_ICT_ARCHIVE``); without one it
-    is downloaded from GitHub into ``$DEJAVU_HOME/downloads``.
+    is downloaded from GitHub into ``$DEJAVU_HOME/downloads``. A cache converted by this dejavu version
+    from the same commit is kept unless ``force``.
     """
     from dejavu_cli.head.registry import head_path
     from dejavu_cli.io.atomic import save_npz_atomic
 
+    dest = head_path("ict")
+    if not force and is_current(dest):
+        return dest
     archive = archive or os.environ.get(ENV_ARCHIVE) or None
     if archive is None:
         archive = _download(progress)
     arrays = convert_ict(Path(archive).expanduser(), progress=progress)
-    return save_npz_atomic(head_path("ict"), arrays)
+    return save_npz_atomic(dest, arrays)
+
+
+def is_current(path: Path) -> bool:
+    """True if ``path`` is an ``ict.npz`` of this schema and commit."""
+    if not path.exists():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return str(data["schema"]) == SCHEMA and str(data["revision"]) == ICT_COMMIT
+    except Exception:  # unreadable cache: convert again
+        return False
 
 
 def _download(progress: bool) -> Path:
@@ -133,6 +148,7 @@ def convert_ict(archive: Path, progress: bool = True) -> dict[str, np.ndarray]:
     region, part = ict_regions(neutral, mesh["faces"], mesh["polygon"])
     return {
         "schema": np.array(SCHEMA), "revision": np.array(entry.revision),
+        "counts": np.array([N_VERTICES, N_IDENTITY, len(names)], np.int64),  # read by `dejavu setup`
         "template": (neutral * CM).astype(np.float32),
         "faces": mesh["faces"].astype(np.int32), "uv": mesh["vt"].astype(np.float32),
         "uv_faces": mesh["uv_faces"].astype(np.int32), "face_region": region.astype(np.int8),

@@ -34,6 +34,44 @@ def is_ready(name: str) -> bool:
     return name == "test" or head_path(_check(name)).exists()
 
 
+def counts(name: str) -> tuple[int, int, int] | None:
+    """(vertices, identity, expression) of a ready model without loading its bases; None if not set up."""
+    name = _check(name)
+    if name == "test":
+        from dejavu_cli.head.testhead import build_test_head
+
+        a = build_test_head()
+        return len(a["template"]), len(a["shape_basis"]), len(a["expr_basis"])
+    path = head_path(name)
+    if not path.exists():
+        return None
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return tuple(int(x) for x in data["counts"])  # type: ignore[return-value]
+    except Exception:  # unreadable or old cache: report it as not ready
+        return None
+
+
+def describe(name: str) -> str:
+    c = counts(name)
+    return "not set up" if c is None else f"{c[0]:,} vertices, {c[1]} identity, {c[2]} expression"
+
+
+def status_lines() -> list[str]:
+    """One line per head model: ready or not, counts, and how to get it (``dejavu setup``)."""
+    lines = []
+    for name in HEADS:
+        c = counts(name)
+        if c is None:
+            lines.append(f"{name:<6} not set up: {HOW_TO[name]}")
+        else:
+            where = "" if name == "test" else f" ({head_path(name)})"
+            lines.append(f"{name:<6} ready: {_TITLES[name]}, {describe(name)}{where}")
+    return lines
+
+
 def load_head(name: str = "ict", device="cpu"):
     """The head model ``name`` as a :class:`~dejavu_cli.head.base.HeadModel` on ``device``."""
     name = _check(name)

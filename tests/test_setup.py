@@ -1,0 +1,29 @@
+"""`dejavu setup` without ICT data: listing, error paths, env var."""
+
+import pytest
+
+from dejavu_cli.cli import main
+
+
+def test_setup_lists_models(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DEJAVU_HOME", str(tmp_path))
+    assert main(["setup"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines] == ["ict", "flame", "test"]
+    assert "not set up" in lines[0] and "dejavu setup ict" in lines[0]
+    assert "flame.is.tue.mpg.de" in lines[1]
+    assert "ready" in lines[2]
+
+
+def test_setup_ict_bad_archive_is_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DEJAVU_HOME", str(tmp_path))
+    assert main(["setup", "ict", "--archive", str(tmp_path / "nope.zip")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "not found" in err
+
+
+def test_env_archive_is_used(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DEJAVU_HOME", str(tmp_path))
+    monkeypatch.setenv("DEJAVU_ICT_ARCHIVE", str(tmp_path / "from-env.zip"))
+    assert main(["setup", "ict"]) == 1
+    assert "from-env.zip" in capsys.readouterr().err
