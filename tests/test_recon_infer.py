@@ -58,3 +58,31 @@ def test_bad_shapes(setup):
         mean_offsets(net, torch.zeros(2, 8, 8, 3, dtype=torch.uint8), torch.zeros(2, 3, 8, 8), layout)
     with pytest.raises(ValueError, match="crops"):
         mean_offsets(net, torch.zeros(2, 8, 8, dtype=torch.uint8), torch.zeros(2, 3, 16, 16), layout)
+
+
+def test_track_form_used_by_create(setup, tmp_path):
+    """create calls mean_offsets(checkpoint, layout, track, crops, frames); invalid frames are skipped."""
+    import numpy as np
+
+    from dejavu_cli.recon.checkpoint import save_checkpoint
+
+    head, layout, net = setup
+    ckpt = save_checkpoint(tmp_path / "c.pt", net, head="test", layout_id=layout.check)
+    T = 4
+    track = types.SimpleNamespace(head="test", valid=np.array([True, False, True, True]),
+                                  identity=np.zeros(head.n_identity, np.float32),
+                                  expression=np.random.default_rng(0).normal(0, 0.3, (T, head.n_expression)),
+                                  jaw=np.zeros((T, 3), np.float32), eyes=np.zeros((T, 6), np.float32))
+    frames = np.array([3, 1, 0])
+    crops = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    got = mean_offsets(str(ckpt), layout, track, crops, frames)
+    assert got.shape == (layout.n_texels, 13)
+    from dejavu_cli.head.base import HeadParams
+
+    rows = [3, 0]  # frame 1 is invalid
+    verts = head(HeadParams(identity=torch.zeros(2, head.n_identity),
+                            expression=torch.as_tensor(track.expression[rows], dtype=torch.float32),
+                            jaw=torch.zeros(2, 3) if head.has_jaw else None,
+                            eyes=torch.zeros(2, 6) if head.has_eyes else None))
+    want = mean_offsets(net, torch.from_numpy(crops[[0, 2]]), uv_position_maps(layout, verts), layout)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
