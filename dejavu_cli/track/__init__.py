@@ -1,0 +1,1 @@
+"""Tracking: video -> per-frame landmarks, smooth crop, head-model fit, person masks (docs/tracking.md)."""

@@ -1,0 +1,20 @@
+"""Options of ``dejavu track`` / :func:`dejavu_cli.track.pipeline.track_video`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dejavu_cli.config import knob
+
+
+@dataclass
+class TrackConfig:
+    head: str = knob("ict", "Head model to fit: ict or flame (test: the tiny procedural head, for tests).")
+    size: int = knob(512, "Crop resolution in pixels (square).")
+    device: str = knob("cpu", "Device of the fit: cpu or cuda.")
+    every: int = knob(1, "Track every N-th frame only (the tracking file then has fps / N).")
+    crop_scale: float = knob(1.8, "Crop side as a multiple of the face landmarks' extent.")
+    iterations: int = knob(300, "Adam iterations of the landmark fit (all frames at once).")
+    smooth_crop_s: float = knob(0.15, "Temporal smoothing (Gaussian sigma, seconds) of the crop centre.")
+    smooth_expression: float = knob(20.0, "Weight of the temporal expression smoothness term.")
+    smooth_pose: float = knob(1.0, "Weight of the temporal pose smoothness term (second differences).")

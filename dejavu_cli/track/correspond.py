@@ -1,0 +1,183 @@
+"""Which head-model surface point each fitted MediaPipe landmark corresponds to.
+
+A correspondence is ``(mp_ids [L], faces [L], bary [L, 3], weights [L])``: MediaPipe point ``mp_ids[i]``
+sits at the barycentric point ``bary[i]`` of triangle ``faces[i]`` of the head model.
+
+Derived once per head model (docs/tracking.md#correspondences): the neutral head is rendered frontally
+with simple Lambert shading (:mod:`dejavu_cli.track.raster`), MediaPipe's own face mesh is run on that
+render, and every detected point is lifted to the triangle under it. So the fit compares MediaPipe with
+MediaPipe's own definition of each point, not with a hand-made index table. The result is cached in
+``$DEJAVU_HOME/heads/<name>.mediapipe.npz`` keyed by a hash of the template. When MediaPipe finds no face
+on the render (e.g. the procedural test head), the model's 68 iBUG landmark vertices are used with the
+usual MediaPipe-to-iBUG-68 index table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+#: MediaPipe index of each iBUG-68 point (jaw 17, brows 10, nose 9, eyes 12, mouth 20).
+MP_TO_68 = [162, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 323, 454, 389,
+            71, 63, 105, 66, 107, 336, 296, 334, 293, 301, 168, 197, 5, 4, 75, 97, 2, 326, 305,
+            33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373, 380, 61, 39, 37, 0, 267, 269, 291,
+            405, 314, 17, 84, 181, 78, 82, 13, 312, 308, 317, 14, 87]
+#: Weight of face-contour points (they slide along the silhouette when the head turns).
+CONTOUR_WEIGHT = 0.3
+IRIS_CENTRES = (468, 473)
+
+
+@dataclass
+class Correspondence:
+    mp_ids: np.ndarray   # [L] int
+    faces: np.ndarray    # [L] int
+    bary: np.ndarray     # [L, 3] float32
+    weights: np.ndarray  # [L] float32
+    source: str          # "render" or "landmarks68"
+
+    def surface(self, verts, head_faces):
+        """Points ``[B, L, 3]`` on vertices ``[B, V, 3]`` (torch); ``head_faces`` [F, 3] of the model."""
+        import torch
+
+        tri = head_faces[torch.as_tensor(self.faces, device=verts.device)]          # [L, 3] vertex ids
+        b = torch.as_tensor(self.bary, dtype=verts.dtype, device=verts.device)
+        return _surface(verts, tri, b)
+
+
+def _surface(verts, tri, bary):
+    """verts [B, V, 3], tri [L, 3] vertex ids, bary [L, 3] -> points [B, L, 3]."""
+    return (verts[:, tri.reshape(-1)].reshape(verts.shape[0], -1, 3, 3) * bary[None, :, :, None]).sum(2)
+
+
+def mediapipe_fit_ids() -> np.ndarray:
+    """The MediaPipe points used in the fit: lips, eyes, brows, irises, nose, face oval (sorted, unique)."""
+    from dejavu_cli.track.landmarks import _quiet_mediapipe
+
+    _quiet_mediapipe()
+    from mediapipe.python.solutions import face_mesh_connections as C
+
+    ids: set[int] = set()
+    for name in ("FACEMESH_LIPS", "FACEMESH_LEFT_EYE", "FACEMESH_RIGHT_EYE", "FACEMESH_LEFT_EYEBROW",
+                 "FACEMESH_RIGHT_EYEBROW", "FACEMESH_FACE_OVAL", "FACEMESH_NOSE", "FACEMESH_LEFT_IRIS",
+                 "FACEMESH_RIGHT_IRIS"):
+        for a, b in getattr(C, name, ()):
+            ids.update((a, b))
+    ids.update(IRIS_CENTRES)
+    ids.update(MP_TO_68)
+    return np.array(sorted(ids), dtype=np.int64)
+
+
+def contour_ids() -> set[int]:
+    from mediapipe.python.solutions import face_mesh_connections as C
+
+    return {i for e in C.FACEMESH_FACE_OVAL for i in e}
+
+
+def from_landmarks68(head) -> Correspondence:
+    """The 68 iBUG vertices of ``head`` as correspondences (one-hot barycentrics on an incident face)."""
+    faces = head.faces.cpu().numpy()
+    lm = head.landmarks68.cpu().numpy()
+    face_of = np.zeros(lm.shape[0], np.int64)
+    bary = np.zeros((lm.shape[0], 3), np.float32)
+    for i, v in enumerate(lm):
+        f, k = np.argwhere(faces == v)[0]
+        face_of[i] = f
+        bary[i, k] = 1.0
+    w = np.ones(68, np.float32)
+    w[:17] = CONTOUR_WEIGHT
+    return Correspondence(np.array(MP_TO_68, np.int64), face_of, bary, w, "landmarks68")
+
+
+def head_key(head) -> str:
+    h = hashlib.sha256(head.template.detach().cpu().numpy().astype(np.float32).tobytes())
+    h.update(head.faces.cpu().numpy().astype(np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def derive_from_render(head, size: int = 768) -> Correspondence | None:
+    """Render the neutral ``head`` frontally, run MediaPipe on it and lift the fitted points to the mesh.
+
+    Returns ``None`` when MediaPipe finds no face on the render.
+    """
+    import torch
+
+    from dejavu_cli.render.camera import default_viewmat, focal_from_fov, intrinsics, DEFAULT_FOV_DEG
+    from dejavu_cli.track.landmarks import _quiet_mediapipe
+    from dejavu_cli.track.raster import render_shaded
+
+    _quiet_mediapipe()
+    import mediapipe as mp
+
+    with torch.no_grad():
+        verts = head.vertices(batch_size=1)[0].cpu().numpy().astype(np.float64)
+    V = default_viewmat().numpy().astype(np.float64)
+    K = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, size), size, size).numpy().astype(np.float64)
+    image, face_id, pix = render_shaded(verts, head.faces.cpu().numpy(), head.face_region.cpu().numpy(), V, K,
+                                        size)
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as fm:
+        res = fm.process(image)
+    if not res.multi_face_landmarks:
+        return None
+    pts = np.array([(p.x * size, p.y * size) for p in res.multi_face_landmarks[0].landmark])
+    ids = mediapipe_fit_ids()
+    faces_np = head.faces.cpu().numpy()
+    out_f, out_b, keep = [], [], []
+    for i in ids:
+        f = _face_under(face_id, pts[i])
+        if f < 0:
+            continue
+        tri = pix[faces_np[f]]  # [3, 2] projected corners (pixels, continuous coordinates)
+        b = _barycentric(tri, pts[i])
+        out_f.append(f)
+        out_b.append(b)
+        keep.append(i)
+    contour = contour_ids()
+    w = np.array([CONTOUR_WEIGHT if i in contour else 1.0 for i in keep], np.float32)
+    return Correspondence(np.array(keep, np.int64), np.array(out_f, np.int64), np.array(out_b, np.float32), w,
+                          "render")
+
+
+def _face_under(face_id: np.ndarray, p: np.ndarray, radius: int = 3) -> int:
+    """Triangle index at pixel ``p`` (x, y), or the nearest covered pixel within ``radius``; -1 if none."""
+    h, w = face_id.shape
+    x, y = int(np.floor(p[0])), int(np.floor(p[1]))
+    best, best_d = -1, np.inf
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            xx, yy = x + dx, y + dy
+            if 0 <= xx < w and 0 <= yy < h and face_id[yy, xx] >= 0 and dx * dx + dy * dy < best_d:
+                best, best_d = int(face_id[yy, xx]), dx * dx + dy * dy
+    return best
+
+
+def _barycentric(tri: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Barycentric coordinates ``[3]`` of point ``p`` in 2D triangle ``tri`` [3, 2], clamped inside."""
+    a, b, c = tri
+    m = np.array([b - a, c - a]).T
+    try:
+        l1, l2 = np.linalg.solve(m, p - a)
+    except np.linalg.LinAlgError:
+        return np.array([1 / 3, 1 / 3, 1 / 3], np.float32)
+    bary = np.clip(np.array([1 - l1 - l2, l1, l2]), 0, None)
+    return (bary / max(bary.sum(), 1e-9)).astype(np.float32)
+
+
+def correspondence_for(head, use_cache: bool = True) -> Correspondence:
+    """Cached render-derived correspondences of ``head``, or its 68 landmarks when that fails."""
+    from dejavu_cli.home import home_subdir
+    from dejavu_cli.io.atomic import save_npz_atomic
+    from dejavu_cli.io.npz import load_npz
+
+    path = home_subdir("heads") / f"{head.name}.mediapipe.npz"
+    key = head_key(head)
+    if use_cache and path.exists():
+        d = load_npz(path, what="correspondence cache")
+        if str(d.get("key", "")) == key:
+            return Correspondence(d["mp_ids"], d["faces"], d["bary"], d["weights"], str(d["source"]))
+    corr = derive_from_render(head) or from_landmarks68(head)
+    if use_cache:
+        save_npz_atomic(path, {"key": np.array(key), "mp_ids": corr.mp_ids, "faces": corr.faces,
+                               "bary": corr.bary, "weights": corr.weights, "source": np.array(corr.source)})
+    return corr

@@ -1,0 +1,125 @@
+"""The tracking file (NPZ, schema ``dejavu.track/1``; docs/architecture.md "Tracking file", docs/tracking.md).
+
+Pickle-free, written atomically. Frames without a face have ``valid = False``; their parameters are
+interpolated only so that arrays stay dense and are never used as data (check ``valid``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from dejavu_cli.errors import DejavuError
+
+SCHEMA = "dejavu.track/1"
+
+
+@dataclass
+class TrackResult:
+    video_sha256: str
+    fps: float                   # of the rows (source fps / every)
+    n_frames: int                # rows T (tracked frames of the video, after --every)
+    source_size: np.ndarray      # [2] (width, height) of the upright decoded frames
+    frames: np.ndarray           # [T] int: source frame index of each row (every N-th frame with --every N)
+    valid: np.ndarray            # [T] bool: a face was detected and fitted
+    crop_boxes: np.ndarray       # [T, 3] float32 (x0, y0, side) in source pixels
+    size: int                    # crop resolution S
+    landmarks: np.ndarray        # [T, 478, 2] float32, MediaPipe points in crop pixels (NaN when invalid)
+    fit_ids: np.ndarray          # [L] int: MediaPipe indices used in the fit
+    head: str                    # head model name
+    identity: np.ndarray         # [n_id]
+    expression: np.ndarray       # [T, n_exp]
+    jaw: np.ndarray              # [T, 3] (zeros if the model has no jaw joint)
+    eyes: np.ndarray             # [T, 6] (zeros if the model has no eye joints)
+    rotvec: np.ndarray           # [T, 3] head rotation, docs/conventions.md#head-pose
+    translation: np.ndarray      # [T, 3] metres
+    K: np.ndarray                # [3, 3] crop-pixel intrinsics
+    viewmat: np.ndarray          # [4, 4] world-to-camera (OpenCV axes), fixed
+    fov_deg: float
+    masks: np.ndarray            # [T, m, ceil(m/8)] uint8 packed person mask bits
+    mask_size: int               # m
+    landmark_error: np.ndarray   # [T] float32 mean fit residual in crop pixels (NaN when invalid)
+
+    @property
+    def T(self) -> int:
+        return int(self.valid.shape[0])
+
+
+_SCALARS = {"video_sha256": str, "fps": float, "n_frames": int, "size": int, "head": str, "fov_deg": float,
+            "mask_size": int}
+
+
+def save_track(path: str | os.PathLike, track: TrackResult) -> Path:
+    """Write ``track`` atomically as NPZ (schema :data:`SCHEMA`)."""
+    from dejavu_cli.io.atomic import save_npz_atomic
+
+    arrays = {"schema": np.array(SCHEMA)}
+    for f in fields(TrackResult):
+        v = getattr(track, f.name)
+        arrays[f.name] = np.array(v) if f.name in _SCALARS else np.asarray(v)
+    return save_npz_atomic(path, arrays)
+
+
+def load_track(path: str | os.PathLike) -> TrackResult:
+    """Read a tracking file; one-line :class:`DejavuError` for anything that is not one."""
+    from dejavu_cli.io.npz import load_npz
+
+    data = load_npz(path, what="tracking file")
+    schema = str(data.get("schema", ""))
+    if not schema.startswith("dejavu.track"):
+        raise DejavuError(f"{path} is not a dejavu tracking file (schema {schema or 'missing'})")
+    if schema != SCHEMA:
+        raise DejavuError(f"{path} has tracking schema {schema}; this dejavu reads {SCHEMA}")
+    missing = [f.name for f in fields(TrackResult) if f.name not in data]
+    if missing:
+        raise DejavuError(f"{path} is missing {', '.join(missing)} (corrupt tracking file)")
+    kw = {}
+    for f in fields(TrackResult):
+        v = data[f.name]
+        kw[f.name] = _SCALARS[f.name](v.item()) if f.name in _SCALARS else v
+    kw["valid"] = kw["valid"].astype(bool)
+    return TrackResult(**kw)
+
+
+def jitter(x: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+    """(mean frame-to-frame step, mean second difference) of rows of ``x`` [T, C] (L2 norm per row),
+    over runs of consecutive valid frames. The second difference is what a viewer sees as jitter."""
+    v = valid.astype(bool)
+    d1 = np.linalg.norm(np.diff(x, axis=0), axis=-1)[v[1:] & v[:-1]]
+    d2 = np.linalg.norm(np.diff(x, n=2, axis=0), axis=-1)[v[2:] & v[1:-1] & v[:-2]]
+    return (float(d1.mean()) if d1.size else 0.0, float(d2.mean()) if d2.size else 0.0)
+
+
+def summarize(path: str | os.PathLike) -> dict:
+    """Facts for ``dejavu info FILE --json``: frames, tracked frames, fps, head, landmark error, jitter."""
+    t = load_track(path)
+    v = t.valid
+    err = t.landmark_error[v]
+    rot_step, rot_jit = jitter(np.degrees(t.rotvec), v)
+    tr_step, tr_jit = jitter(t.translation * 1000.0, v)
+    ex_step, ex_jit = jitter(t.expression, v)
+    lm_step, lm_jit = jitter(np.nan_to_num(t.landmarks).reshape(t.T, -1) / np.sqrt(t.landmarks.shape[1]), v)
+    return {
+        "schema": SCHEMA,
+        "file_bytes": Path(path).stat().st_size,
+        "frames": t.n_frames,
+        "tracked_frames": int(v.sum()),
+        "fps": round(t.fps, 3),
+        "duration_s": round(t.n_frames / t.fps, 3) if t.fps else None,
+        "head": t.head,
+        "size": t.size,
+        "source_size": [int(s) for s in t.source_size],
+        "fov_deg": t.fov_deg,
+        "landmarks_in_fit": int(t.fit_ids.shape[0]),
+        "landmark_error_px": round(float(err.mean()), 3) if err.size else None,
+        "landmark_error_px_p95": round(float(np.percentile(err, 95)), 3) if err.size else None,
+        "jitter": {
+            "rotation_step_deg": round(rot_step, 4), "rotation_accel_deg": round(rot_jit, 4),
+            "translation_step_mm": round(tr_step, 4), "translation_accel_mm": round(tr_jit, 4),
+            "expression_step": round(ex_step, 5), "expression_accel": round(ex_jit, 5),
+            "landmark_step_px": round(lm_step, 4), "landmark_accel_px": round(lm_jit, 4),
+        },
+    }
