@@ -49,7 +49,9 @@ class HeadModel(nn.Module):
     Buffers every implementation registers:
       ``template``      [V, 3] float  neutral mean shape, metres
       ``faces``         [F, 3] long   triangles (counter-clockwise seen from outside)
-      ``uv``            [T, 2] float  UV coordinates in [0, 1]^2 (after atlas packing for ICT), v up
+      ``uv``            [T, 2] float  UV coordinates, v up: in [0, 1]^2 for FLAME and the test head; ICT keeps
+                                      its raw UDIM coordinates (u in [0, 7), tile = floor(u)) and the UV stage
+                                      packs them (docs/head-models.md#ict-uv)
       ``uv_faces``      [F, 3] long   UV index of each triangle corner (UV seams differ from ``faces``)
       ``face_region``   [F]    long   index into :data:`REGION_NAMES`
       ``landmarks68``   [68]   long   vertex index of each iBUG/Multi-PIE 68-point landmark
