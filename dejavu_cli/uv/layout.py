@@ -20,8 +20,8 @@ from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import REGION_NAMES
 
 #: Default UV size per head: FLAME as the paper (74,083 Gaussians at 320); ICT chosen so the count is of
-#: the same order (~73k); the test head small for fast tests.
-DEFAULT_UV_SIZES = {"flame": 320, "ict": 384, "test": 96}
+#: the same order (74,7xx at 400); the test head small for fast tests.
+DEFAULT_UV_SIZES = {"flame": 320, "ict": 400, "test": 96}
 #: Default UV size of the default head (ICT).
 DEFAULT_UV_SIZE = DEFAULT_UV_SIZES["ict"]
 #: Regions that get Gaussians (neck and "other" helpers do not).
@@ -31,7 +31,7 @@ DENSITY = {"face": 1.0, "ears": 0.6, "scalp": 0.6, "eyeballs": 0.8, "mouth": 0.3
 #: Position-regularization weight (paper's M_mu): high where the mesh is right, low where hair grows.
 POS_WEIGHT_HIGH, POS_WEIGHT_LOW = 10.0, 0.1
 #: Regions with the low weight and zero initial opacity logit (everything else: high weight, logit 1).
-LOOSE_REGIONS = ("scalp", "ears")
+LOOSE_REGIONS = ("scalp",)
 #: Width of the ramp between the two values, metres (measured on the neutral template).
 RAMP = 0.02
 #: Landmarks (iBUG 68) of brows, nose, eyes and lips, and the radius around them of the features mask.
@@ -56,6 +56,7 @@ class UVLayout(nn.Module):
     features   [N]    bool   brows, eyes, nose, lips, mouth interior (the stage-2 facial-features mask)
     locked     [N]    bool   position offsets ignored (FLAME mouth funnel, as the official code)
     valid_mask [S, S] bool
+    atlas_uv [T, 2], atlas_uv_faces [F', 3], atlas_face [F']: the rasterized UV triangles (packed atlas)
     """
 
     def __init__(self, head_name: str, uv_size: int, arrays: dict[str, np.ndarray]):
@@ -162,8 +163,10 @@ def _build_cached(name: str, S: int, key: str, frozen: _Frozen) -> dict[str, np.
     mesh = frozen.mesh
     if name == "flame" and is_flame_template(mesh):
         arrs = flame_layout_arrays(mesh, S)
-        return _finish(mesh, *arrs[:7], S, locked=arrs[7])
-    return _finish(mesh, *_generic_texels(mesh, S), S)
+        atlas = (mesh["uv"], mesh["uv_faces"], np.arange(len(mesh["faces"])))
+        return _finish(mesh, *arrs[:7], S, locked=arrs[7], atlas=atlas)
+    *arrs, atlas = _generic_texels(mesh, S)
+    return _finish(mesh, *arrs, S, atlas=atlas)
 
 
 def _generic_texels(mesh: dict, S: int):
@@ -189,7 +192,7 @@ def _generic_texels(mesh: dict, S: int):
     face = fidx[ras.face[texel]]
     bary = ras.bary[texel]
     return texel, face, bary, mesh["faces"][face], np.c_[bary, np.zeros(len(texel))], np.zeros((len(texel), 3)), \
-        mesh["region"][face]
+        mesh["region"][face], (uv, uvf, fidx)
 
 
 def _fold_losers(uv: np.ndarray, uvf: np.ndarray, ras) -> np.ndarray:
@@ -207,24 +210,28 @@ def _fold_losers(uv: np.ndarray, uvf: np.ndarray, ras) -> np.ndarray:
     return np.unique(tri[inside & (tri != ras.face[flat])])
 
 
-def _finish(mesh, texel, face, bary, vidx, vweight, voffset, region, S, locked=None) -> dict[str, np.ndarray]:
+def _finish(mesh, texel, face, bary, vidx, vweight, voffset, region, S, locked=None,
+            atlas=None) -> dict[str, np.ndarray]:
     """Per-texel maps that depend on the binding: weights, masks, validity image."""
     verts, faces = mesh["verts"], mesh["faces"]
     vidx = np.c_[vidx, np.zeros((len(texel), 4 - vidx.shape[1]), np.int64)] if vidx.shape[1] < 4 else vidx
     pos = (verts[vidx] * vweight[:, :, None]).sum(1) + voffset                # neutral surface [N, 3]
-    # ramps: distance (neutral template) from each texel to the nearest vertex of a tight region
+    # ramps: per-vertex distance (neutral template) to the nearest vertex of a tight region, interpolated
     loose_f = np.isin(mesh["region"], [REGION_NAMES.index(r) for r in LOOSE_REGIONS])
     keep_f = np.isin(mesh["region"], [REGION_NAMES.index(r) for r in KEPT_REGIONS])
     tight_v = np.unique(faces[keep_f & ~loose_f])
-    loose_t = np.isin(region, [REGION_NAMES.index(r) for r in LOOSE_REGIONS])
-    dist = np.zeros(len(texel))
-    if loose_t.any() and len(tight_v):
-        dist[loose_t] = _nearest_distance(pos[loose_t], verts[tight_v])
-    tight = np.clip(1.0 - dist / RAMP, 0.0, 1.0)                              # 1 on tight regions
+    loose_v = np.setdiff1d(np.unique(faces[keep_f & loose_f]), tight_v)
+    dist = np.zeros(len(verts))
+    if len(loose_v) and len(tight_v):
+        # the ramp only needs ~mm accuracy: one tight vertex per 2 mm voxel keeps the cdist small
+        _, pick = np.unique(np.floor(verts[tight_v] / 0.002).astype(np.int64), axis=0, return_index=True)
+        dist[loose_v] = _nearest_distance(verts[loose_v], verts[tight_v[np.sort(pick)]])
+    vert_tight = np.clip(1.0 - dist / RAMP, 0.0, 1.0)                         # 1 on tight regions
+    tight = (vert_tight[vidx] * vweight).sum(1) / np.maximum(vweight.sum(1), 1e-12)
     pos_weight = POS_WEIGHT_LOW + (POS_WEIGHT_HIGH - POS_WEIGHT_LOW) * tight
     lm = verts[mesh["landmarks"][list(FEATURE_LANDMARKS)]]
     face_like = np.isin(region, [REGION_NAMES.index(r) for r in ("face", "mouth", "teeth", "eyeballs")])
-    features = face_like & (_nearest_distance(pos, lm) < FEATURE_RADIUS)
+    features = face_like & (_nearest_distance(pos, lm, chunk=16384) < FEATURE_RADIUS)
     features |= np.isin(region, [REGION_NAMES.index(r) for r in ("mouth", "teeth", "eyeballs")])
     valid = np.zeros(S * S, bool)
     valid[texel] = True
@@ -233,10 +240,14 @@ def _finish(mesh, texel, face, bary, vidx, vweight, voffset, region, S, locked=N
             "face": face.astype(np.int64), "bary": bary.astype(np.float32), "region": region.astype(np.int64),
             "pos_weight": pos_weight.astype(np.float32), "opacity_init": tight.astype(np.float32),
             "features": features, "locked": np.zeros(len(texel), bool) if locked is None else locked,
-            "valid_mask": valid.reshape(S, S)}
+            "valid_mask": valid.reshape(S, S),
+            # the UV triangles that were rasterized (after atlas packing): uv [T, 2], corners [F', 3] and
+            # the mesh triangle of each, for inspection and tests
+            "atlas_uv": atlas[0].astype(np.float64), "atlas_uv_faces": atlas[1].astype(np.int64),
+            "atlas_face": atlas[2].astype(np.int64)}
 
 
-def _nearest_distance(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def _nearest_distance(a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:
     """Distance [Na] from each point of ``a`` [Na, 3] to the nearest of ``b`` [Nb, 3] (chunked cdist)."""
     tb = torch.as_tensor(b, dtype=torch.float32)
     out = [torch.cdist(torch.as_tensor(a[i:i + chunk], dtype=torch.float32), tb).min(1).values

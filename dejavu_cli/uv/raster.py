@@ -77,7 +77,7 @@ def barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> n
     with np.errstate(divide="ignore", invalid="ignore"):
         l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
         l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    return np.stack([1.0 - l1 - l2, l1, l2], -1)
+        return np.stack([1.0 - l1 - l2, l1, l2], -1)
 
 
 def rasterize(uv: np.ndarray, uv_faces: np.ndarray, size: int) -> UVRaster:
