@@ -116,7 +116,10 @@ def derive_from_render(head, size: int = 768) -> Correspondence | None:
     K = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, size), size, size).numpy().astype(np.float64)
     image, face_id, pix = render_shaded(verts, head.faces.cpu().numpy(), head.face_region.cpu().numpy(), V, K,
                                         size)
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as fm:
+    from dejavu_cli.track.segment import denormals_kept
+
+    with denormals_kept(), mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                           refine_landmarks=True) as fm:
         res = fm.process(image)
     if not res.multi_face_landmarks:
         return None

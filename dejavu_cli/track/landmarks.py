@@ -66,9 +66,13 @@ class MediaPipeLandmarker:
             raise DejavuError(f"mediapipe 0.10.21 is needed for tracking: {exc}") from None
         if not hasattr(mp, "solutions"):
             raise DejavuError("this mediapipe has no 'solutions' (install mediapipe==0.10.21 --no-deps)")
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
-            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+        from dejavu_cli.track.segment import denormals_kept
+
+        with denormals_kept():  # set the graph up with denormals kept (XNNPack), see segment.denormals_kept
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
         self._previous_box: np.ndarray | None = None
 
     def detect(self, frame: np.ndarray) -> np.ndarray | None:

@@ -22,7 +22,9 @@ class PersonSegmenter:
             import mediapipe as mp
         except ImportError as exc:  # pragma: no cover
             raise DejavuError(f"mediapipe 0.10.21 is needed for tracking: {exc}") from None
-        self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        with denormals_kept():  # XNNPack fails to allocate its graph when denormals are flushed
+            self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+            self._seg.process(np.zeros((64, 64, 3), np.uint8))
 
     def mask(self, crop: np.ndarray) -> np.ndarray:
         """Person probability ``float32 [S, S]`` in [0, 1] for a uint8 RGB crop ``[S, S, 3]``."""
@@ -31,6 +33,25 @@ class PersonSegmenter:
 
     def close(self) -> None:
         self._seg.close()
+
+
+class denormals_kept:
+    """Context: temporarily disable torch's flush-denormal mode (MediaPipe's XNNPack graph set-up fails
+    with it on, e.g. under the test suite's ``torch.set_flush_denormal(True)``)."""
+
+    def __enter__(self):
+        import torch
+
+        self._was_on = float((torch.tensor([1e-39], dtype=torch.float32) * 1.0).item()) == 0.0
+        if self._was_on:
+            torch.set_flush_denormal(False)
+        return self
+
+    def __exit__(self, *exc):
+        if self._was_on:
+            import torch
+
+            torch.set_flush_denormal(True)
 
 
 def pack_mask(prob: np.ndarray, mask_size: int, threshold: float = 0.5) -> np.ndarray:
