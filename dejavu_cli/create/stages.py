@@ -10,6 +10,18 @@ from __future__ import annotations
 import torch
 
 
+#: Position offsets are optimized in centimetres (the official code's ``loc_discount`` 0.01): with Adam at
+#: lr 0.05 a metre-valued parameter would jump 5 cm per step. Maps stay in metres (docs/conventions.md).
+POSITION_UNIT = 0.01
+
+
+def channel_scale(device=None, dtype=torch.float32) -> torch.Tensor:
+    """[13] factors from optimized units to map units (0.01 on the 3 position channels, 1 elsewhere)."""
+    s = torch.ones(13, device=device, dtype=dtype)
+    s[0:3] = POSITION_UNIT
+    return s
+
+
 def learning_rate(step: int, base: float, decay: float = 0.9, every: int = 100) -> float:
     """Step schedule of the paper: ``base * decay ** (step // every)`` (step counted over both stages)."""
     return base * decay ** (step // max(1, every))
@@ -33,7 +45,8 @@ def init_blendmaps(delta_global: torch.Tensor, n_blend: int) -> torch.Tensor:
 
 def frame_delta(stage: int, delta_global: torch.Tensor | None, blendmaps: torch.Tensor | None,
                 expression: torch.Tensor, drivers) -> torch.Tensor:
-    """The delta each frame of a batch adds to ``U_init + mean_offsets``.
+    """The delta each frame of a batch adds to ``U_init + mean_offsets``, in optimized units (positions in
+    cm; multiply by :func:`channel_scale` for map units).
 
     stage 1: ``delta_global [N, C]`` broadcast to ``[B, N, C]``; stage 2: blended ``[B, N, C]``.
     expression [B, n_exp].

@@ -1,0 +1,93 @@
+"""Colour initialization from the video: project frame pixels onto the texels that see them.
+
+Without a reconstruction network the UV map starts grey; a few seconds of projection give the optimizer a
+start close to the person instead (measured in docs/create.md). For each of a few training frames the posed
+surface point of every texel is projected into the target image; a texel takes the pixel colour when it
+faces the camera (``cos > min_cos`` between its normal and the direction to the camera) and is not hidden
+(its depth is within ``depth_tol`` of the nearest texel landing on the same pixel). Colours are averaged
+over frames with the facing cosine as weight; texels no frame sees get the mean seen colour.
+SH degree 0: ``sh = (rgb - 0.5) / C0``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dejavu_cli.head.pose import axis_angle_to_matrix
+from dejavu_cli.render.camera import project
+
+C0 = 0.28209479177387814
+
+
+def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """Area-weighted unit vertex normals [B, V, 3] of a triangle mesh. verts [B, V, 3], faces [F, 3] long."""
+    a, b, c = (verts[:, faces[:, i]] for i in range(3))
+    fn = torch.cross(b - a, c - a, dim=-1)                                   # [B, F, 3], |fn| = 2 area
+    n = torch.zeros_like(verts)
+    for i in range(3):
+        n.index_add_(1, faces[:, i], fn)
+    return torch.nn.functional.normalize(n, dim=-1, eps=1e-12)
+
+
+def visible_samples(points: torch.Tensor, normals: torch.Tensor, viewmat: torch.Tensor, K: torch.Tensor,
+                    size: int, depth_tol: float = 0.005, min_cos: float = 0.3) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                         torch.Tensor]:
+    """Which world points [B, N, 3] with unit normals [B, N, 3] a camera sees in a ``size``^2 image.
+
+    viewmat [4, 4], K [3, 3]. Returns pixel coordinates [B, N, 2], a visibility weight [B, N] (the facing
+    cosine, 0 where hidden, back-facing or outside the image) and the flat pixel index [B, N].
+    """
+    B, N, _ = points.shape
+    cam = points @ viewmat[:3, :3].T + viewmat[:3, 3]                        # [B, N, 3] camera space
+    centre = -viewmat[:3, :3].T @ viewmat[:3, 3]                             # camera position, world
+    to_cam = torch.nn.functional.normalize(centre - points, dim=-1)
+    cos = (normals * to_cam).sum(-1)                                         # [B, N]
+    pix = project(points, viewmat, K)                                        # [B, N, 2]
+    ij = pix.floor().long()
+    inside = (ij >= 0).all(-1) & (ij < size).all(-1) & (cam[..., 2] > 0.01)
+    flat = (ij[..., 1].clamp(0, size - 1) * size + ij[..., 0].clamp(0, size - 1))
+    flat = flat + torch.arange(B, device=points.device)[:, None] * size * size
+    z = torch.where(inside & (cos > min_cos), cam[..., 2], torch.full_like(cam[..., 2], float("inf")))
+    zbuf = torch.full((B * size * size,), float("inf"), device=points.device, dtype=z.dtype)
+    zbuf.scatter_reduce_(0, flat.reshape(-1), z.reshape(-1), reduce="amin")
+    front = z <= zbuf[flat] + depth_tol
+    weight = torch.where(inside & front & (cos > min_cos), cos, torch.zeros_like(cos))
+    return pix, weight, flat
+
+
+def sample_colours(images: torch.Tensor, pix: torch.Tensor) -> torch.Tensor:
+    """Bilinear colours [B, N, 3] of images [B, H, W, 3] at pixel coordinates pix [B, N, 2] (centres k+0.5)."""
+    B, H, W, _ = images.shape
+    grid = torch.stack([pix[..., 0] / W * 2 - 1, pix[..., 1] / H * 2 - 1], -1)[:, :, None]  # [B, N, 1, 2]
+    out = torch.nn.functional.grid_sample(images.permute(0, 3, 1, 2), grid, mode="bilinear",
+                                          padding_mode="border", align_corners=False)
+    return out[..., 0].permute(0, 2, 1)
+
+
+def project_colours(surface: torch.Tensor, normals: torch.Tensor, rotvec: torch.Tensor, transl: torch.Tensor,
+                    images: torch.Tensor, viewmat: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor,
+                                                                                         torch.Tensor]:
+    """Average colour [N, 3] and total visibility weight [N] of texels over frames.
+
+    surface, normals [B, N, 3] model space (posed by expression, not yet rigidly moved); rotvec, transl
+    [B, 3]; images [B, R, R, 3] targets in [0, 1]; viewmat [4, 4]; K [3, 3] for ``R``-pixel images.
+    """
+    R = axis_angle_to_matrix(rotvec)                                         # [B, 3, 3]
+    world = surface @ R.transpose(-1, -2) + transl[:, None]
+    nrm = normals @ R.transpose(-1, -2)
+    pix, w, _ = visible_samples(world, nrm, viewmat, K, images.shape[1])
+    col = sample_colours(images, pix)                                        # [B, N, 3]
+    wsum = w.sum(0)
+    mean = (col * w[..., None]).sum(0) / wsum.clamp_min(1e-8)[:, None]
+    seen = wsum > 0
+    if seen.any():
+        fallback = (mean[seen] * wsum[seen, None]).sum(0) / wsum[seen].sum()
+        mean = torch.where(seen[:, None], mean, fallback)
+    else:
+        mean = torch.full_like(mean, 0.5)
+    return mean, wsum
+
+
+def rgb_to_sh0(rgb: torch.Tensor) -> torch.Tensor:
+    """SH degree-0 coefficient of an RGB colour: ``(rgb - 0.5) / C0`` (docs/conventions.md#gaussians)."""
+    return (rgb - 0.5) / C0

@@ -1,0 +1,211 @@
+"""The two-stage optimization loop of ``dejavu create`` (paper section 3.4) with checkpoint/resume.
+
+Stage 1 optimizes ``delta_global [N, 13]``; stage 2 optimizes ``blendmaps [D, N, 13]`` initialised from it.
+Each stage has its own Adam (lr 0.05, x0.9 every 100 steps of that stage, as the official code restarts its
+schedule per stage). One step = one batched head-model call, one UV gather, one renderer call.
+
+Ctrl-C: the first SIGINT is deferred to the next step boundary, where :class:`Interrupted` is raised with
+the full training state (parameters, Adam moments, RNG, history) so the caller can write a checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from dejavu_cli.create import losses, stages
+from dejavu_cli.create.checkpoint import adam_state_arrays, restore_adam
+from dejavu_cli.create.config import CreateConfig, stage_steps
+from dejavu_cli.create.problem import Problem, render_batch
+
+LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale")
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly (see :func:`state_arrays`)."""
+
+    delta_global: torch.Tensor                     # [N, 13]
+    blendmaps: torch.Tensor | None = None          # [D, N, 13] once stage 2 started
+    step: int = 0
+    generator: torch.Generator | None = None
+    adam: dict = field(default_factory=dict)       # arrays of the current stage's optimizer
+    history: dict = field(default_factory=lambda: {k: [] for k in ("step",) + LOSS_KEYS})
+    seconds: list = field(default_factory=lambda: [0.0, 0.0])  # stage 1, stage 2
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised at a step boundary after Ctrl-C (or a test hook); carries the :class:`TrainState`."""
+
+    def __init__(self, state: TrainState):
+        super().__init__("interrupted")
+        self.state = state
+
+
+def new_state(n_texels: int, cfg: CreateConfig, device) -> TrainState:
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(int(cfg.seed))
+    return TrainState(delta_global=torch.zeros(n_texels, 13, device=device), generator=gen)
+
+
+def state_arrays(state: TrainState) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, meta) of a state for :func:`dejavu_cli.create.checkpoint.save_checkpoint`."""
+    arrays = {"delta_global": state.delta_global.detach().cpu().numpy(),
+              "rng": state.generator.get_state().numpy(), **state.adam}
+    if state.blendmaps is not None:
+        arrays["blendmaps"] = state.blendmaps.detach().cpu().numpy()
+    meta = {"step": state.step, "history": state.history, "seconds": state.seconds}
+    return arrays, meta
+
+
+def state_from_arrays(arrays: dict, meta: dict, device) -> TrainState:
+    gen = torch.Generator(device="cpu")
+    gen.set_state(torch.from_numpy(np.ascontiguousarray(arrays["rng"])))
+    blend = arrays.get("blendmaps")
+    return TrainState(
+        delta_global=torch.tensor(arrays["delta_global"], device=device),
+        blendmaps=None if blend is None else torch.tensor(blend, device=device),
+        step=int(meta["step"]), generator=gen, adam={k: v for k, v in arrays.items() if k.startswith("adam")},
+        history=meta["history"], seconds=list(meta["seconds"]))
+
+
+@contextlib.contextmanager
+def deferred_sigint():
+    """Turn the first Ctrl-C into a flag checked at step boundaries (a second one interrupts at once)."""
+    flag = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        flag["hit"] = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: CreateConfig,
+                lpips_fn=None) -> dict[str, torch.Tensor]:
+    """Loss terms of one batch (paper eq. 8 without L_view).  delta [B, N, 13] in optimized units (positions
+    in cm; the regularizers see these units, as the official code), idx [B]."""
+    out = render_batch(problem, delta * stages.channel_scale(delta.device), idx)
+    target = problem.target(idx)
+    terms = {"l1": losses.l1_loss(out.rgb, target), "ssim": losses.ssim_loss(out.rgb, target),
+             "pos": losses.position_reg(delta, problem.pos_weights), "scale": losses.scale_reg(delta)}
+    terms["lpips"] = lpips_fn(out.rgb, target) if lpips_fn is not None else torch.zeros((), device=out.rgb.device)
+    terms["total"] = (cfg.w_l1 * terms["l1"] + cfg.w_ssim * terms["ssim"] + cfg.w_lpips * terms["lpips"]
+                      + cfg.w_pos * terms["pos"] + cfg.w_scale * terms["scale"])
+    return terms
+
+
+def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, progress: bool = True,
+             lpips_fn=None) -> TrainState:
+    """Run (or continue) both stages until ``cfg.steps``; returns the final state.
+
+    ``hook(step)`` is called at every step boundary (tests raise KeyboardInterrupt from it). Any
+    KeyboardInterrupt becomes :class:`Interrupted` carrying the state as of the last finished step.
+    """
+    from tqdm import tqdm
+
+    s1, _ = stage_steps(cfg)
+    opt = None
+    bar = tqdm(total=cfg.steps, initial=state.step, desc="create", unit="step", disable=not progress,
+               dynamic_ncols=True)
+    try:
+        with deferred_sigint() as sig:
+            while state.step < cfg.steps:
+                if sig["hit"]:
+                    raise KeyboardInterrupt
+                if hook is not None:
+                    hook(state.step)
+                stage = 1 if state.step < s1 else 2
+                if opt is None or (stage == 2 and state.blendmaps is None):
+                    opt = _stage_optimizer(state, stage, cfg)
+                local = state.step if stage == 1 else state.step - s1
+                for group in opt.param_groups:
+                    group["lr"] = stages.learning_rate(local, cfg.lr, cfg.lr_decay, cfg.lr_every)
+                t0 = time.perf_counter()
+                terms = _one_step(problem, state, stage, opt, cfg, lpips_fn)
+                state.seconds[stage - 1] += time.perf_counter() - t0
+                state.adam = adam_state_arrays(opt)
+                state.step += 1
+                state.history["step"].append(state.step)
+                for k in LOSS_KEYS:
+                    state.history[k].append(float(terms[k]))
+                bar.update(1)
+                bar.set_postfix(stage=stage, loss=f"{float(terms['total']):.4f}")
+    except KeyboardInterrupt:
+        raise Interrupted(state) from None
+    finally:
+        bar.close()
+    return state
+
+
+def _stage_optimizer(state: TrainState, stage: int, cfg: CreateConfig) -> torch.optim.Optimizer:
+    """Adam over the stage's parameter; moments restored from ``state.adam`` when resuming that stage."""
+    if stage == 1:
+        param = torch.nn.Parameter(state.delta_global.detach().clone())
+        state.delta_global = param
+    else:
+        if state.blendmaps is None:
+            state.blendmaps = stages.init_blendmaps(state.delta_global, cfg.n_blend)
+            state.adam = {}
+        param = torch.nn.Parameter(state.blendmaps.detach().clone())
+        state.blendmaps = param
+    opt = torch.optim.Adam([param], lr=cfg.lr)
+    restore_adam(opt, state.adam)
+    return opt
+
+
+def _one_step(problem: Problem, state: TrainState, stage: int, opt, cfg: CreateConfig, lpips_fn):
+    pos = torch.randint(len(problem.train), (cfg.batch,), generator=state.generator)
+    idx = problem.train[pos.to(problem.train.device)]
+    delta = stages.frame_delta(stage, state.delta_global, state.blendmaps, problem.expression[idx], problem.drivers)
+    terms = step_losses(problem, delta, idx, cfg, lpips_fn)
+    opt.zero_grad(set_to_none=True)
+    if torch.isfinite(terms["total"]):
+        terms["total"].backward()
+        grads_ok = all(p.grad is None or torch.isfinite(p.grad).all() for p in opt.param_groups[0]["params"])
+        if grads_ok:  # steps with NaN gradients are skipped (as the official code)
+            opt.step()
+    return {k: v.detach() for k, v in terms.items()}
+
+
+def final_delta(state: TrainState, expression: torch.Tensor, drivers) -> torch.Tensor:
+    """The per-frame delta of the trained model [B, N, 13] in map units (stage 2 when it ran, else stage 1)."""
+    with torch.no_grad():
+        stage = 2 if state.blendmaps is not None else 1
+        d = stages.frame_delta(stage, state.delta_global, state.blendmaps, expression, drivers)
+        return d * stages.channel_scale(d.device)
+
+
+def evaluate(problem: Problem, state: TrainState, idx: torch.Tensor, batch: int, lpips_fn=None):
+    """Metrics on frames ``idx``: mean per-frame PSNR, SSIM (and LPIPS or None), with the renders.
+
+    Returns (metrics dict, renders float [F, R, R, 3] numpy, targets numpy)."""
+    psnrs, ssims, lp, renders = [], [], [], []
+    with torch.no_grad():
+        for s in range(0, len(idx), batch):
+            sl = idx[s:s + batch]
+            rgb = render_batch(problem, final_delta(state, problem.expression[sl], problem.drivers), sl).rgb
+            tgt = problem.target(sl)
+            for i in range(len(sl)):
+                psnrs.append(float(losses.psnr(rgb[i:i + 1], tgt[i:i + 1])))
+                ssims.append(float(losses.ssim(rgb[i:i + 1], tgt[i:i + 1])))
+            if lpips_fn is not None:
+                lp.append(float(lpips_fn(rgb, tgt)) * len(sl))
+            renders.append(rgb.cpu().numpy())
+    metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)),
+               "lpips": float(np.sum(lp) / len(idx)) if lp else None, "psnr_per_frame": psnrs}
+    return metrics, np.concatenate(renders), problem.targets[idx.cpu()].numpy()

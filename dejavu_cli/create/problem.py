@@ -1,0 +1,91 @@
+"""The fixed part of a personalization run (tracked frames, targets, base map) and batched rendering.
+
+:class:`Problem` holds tensors on the run's device; :func:`render_batch` renders a batch of frames for a
+batch of map deltas with ONE head-model call, ONE UV gather and ONE renderer call (no per-sample loops).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dejavu_cli.head.base import HeadModel
+
+
+@dataclass
+class Problem:
+    """Everything the optimization reads but does not change.
+
+    u_base      [N, 13]      U_init + mean offsets (pre-activation)
+    pos_weights [N]          M_mu of the position regularizer
+    identity    [n_id]
+    expression  [T, n_exp];  jaw [T, 3] | None;  eyes [T, 6] | None;  rotvec, transl [T, 3]
+    viewmat     [4, 4];      K [3, 3] at the training resolution
+    targets     [T, R, R, 3] uint8 on the CPU (rows of frames without a face are never read)
+    train, held [.] long     frame indices
+    """
+
+    head: HeadModel
+    layout: object
+    u_base: torch.Tensor
+    pos_weights: torch.Tensor
+    identity: torch.Tensor
+    expression: torch.Tensor
+    jaw: torch.Tensor | None
+    eyes: torch.Tensor | None
+    rotvec: torch.Tensor
+    transl: torch.Tensor
+    viewmat: torch.Tensor
+    K: torch.Tensor
+    targets: torch.Tensor
+    train: torch.Tensor
+    held: torch.Tensor
+    drivers: list[int]
+    backend: str = "auto"
+
+    @property
+    def resolution(self) -> int:
+        return int(self.targets.shape[1])
+
+    @property
+    def device(self) -> torch.device:
+        return self.u_base.device
+
+    def target(self, idx: torch.Tensor) -> torch.Tensor:
+        """Float targets [B, R, R, 3] in [0, 1] of frames ``idx`` [B], on the device."""
+        return self.targets[idx.cpu()].to(self.device).float() / 255.0
+
+    def vertices(self, idx: torch.Tensor) -> torch.Tensor:
+        """Model-space vertices [B, V, 3] of frames ``idx`` [B] (one batched head-model call)."""
+        from dejavu_cli.create.targets import head_vertices
+
+        pick = lambda x: None if x is None else x[idx]  # noqa: E731
+        with torch.no_grad():
+            return head_vertices(self.head, self.identity, self.expression[idx], pick(self.jaw), pick(self.eyes))
+
+
+def render_batch(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, verts: torch.Tensor | None = None):
+    """Render frames ``idx`` [B] with maps ``u_base + delta`` (delta [B, N, 13]) -> RenderOutput [B, R, R, .]."""
+    from dejavu_cli.avatar.gaussians import maps_to_gaussians
+    from dejavu_cli.render.api import render
+
+    if verts is None:
+        verts = problem.vertices(idx)
+    maps = problem.u_base[None] + delta
+    g = maps_to_gaussians(problem.layout, maps, verts, problem.rotvec[idx], problem.transl[idx])
+    B, R = idx.shape[0], problem.resolution
+    bg = torch.ones(3, device=problem.device)
+    return render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"],
+                  problem.viewmat.expand(B, 4, 4), problem.K.expand(B, 3, 3), R, R, background=bg,
+                  backend=problem.backend)
+
+
+def eval_indices(held: np.ndarray | torch.Tensor, max_frames: int) -> torch.Tensor:
+    """At most ``max_frames`` held-out frames, evenly spaced (all of them when there are few)."""
+    held = torch.as_tensor(held)
+    if len(held) <= max_frames:
+        return held
+    pick = torch.linspace(0, len(held) - 1, max_frames).round().long()
+    return held[pick]

@@ -1,0 +1,247 @@
+"""``create_avatar``: tracked video -> personalized avatar + report (paper section 3.4), end to end.
+
+Steps: targets (crops, person mask, head-region cut) -> U_init on the tracked identity (+ mean offsets of
+the reconstruction network when a checkpoint is given) -> colour initialization from the video -> stage 1
+and stage 2 -> held-out metrics -> avatar file, report JSON + PNG. Ctrl-C writes ``AVATAR.ckpt.npz``; the
+same command with ``resume=True`` continues it. Outputs are written atomically, the avatar last.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dejavu_cli.create import colour, targets as tg
+from dejavu_cli.create.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from dejavu_cli.create.config import CreateConfig, stage_steps
+from dejavu_cli.create.optimize import (Interrupted, evaluate, final_delta, new_state, optimize, state_arrays,
+                                        state_from_arrays)
+from dejavu_cli.create.problem import Problem, eval_indices
+from dejavu_cli.errors import DejavuError
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DejavuError("--device cuda requested but no CUDA GPU is available (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: CreateConfig) -> np.ndarray:
+    """uint8 targets [T_all, R, R, 3] (rows of ``frames`` filled, others white). crops [len(frames), S, S, 3]."""
+    from dejavu_cli.track.segment import unpack_masks
+
+    S, R = int(track.size), cfg.resolution
+    f = torch.as_tensor(frames)
+    t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32)  # noqa: E731
+    keep = tg.head_keep_masks(head, t(track.identity), t(track.expression)[f], t(track.jaw)[f], t(track.eyes)[f],
+                              t(track.rotvec)[f], t(track.translation)[f], t(track.viewmat), t(track.K), S)
+    person = unpack_masks(track.masks[frames], int(track.mask_size), S)
+    out = np.full((track.T, R, R, 3), 255, np.uint8)
+    imgs = tg.compose_targets(crops, keep & person, R)
+    out[frames] = (imgs * 255 + 0.5).astype(np.uint8)
+    return out
+
+
+def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, device, progress=True) -> tuple[
+        Problem, dict]:
+    """Everything fixed during optimization; ``crops`` (uint8 [T, S, S, 3] for all frames) or the ``video``."""
+    from dejavu_cli.head.registry import load_head
+    from dejavu_cli.uv.layout import build_layout
+    from dejavu_cli.uv.maps import init_maps
+
+    info = {}
+    head = load_head(track.head, device="cpu")
+    train, held = tg.split_frames(track.valid, cfg.heldout_fraction)
+    frames = np.concatenate([train, held])
+    if crops is None:
+        from dejavu_cli.track.pipeline import read_crops
+
+        crops = read_crops(video, track, frames)
+    else:
+        crops = crops[frames]
+    t0 = time.perf_counter()
+    tgt = build_targets(track, crops, frames, head, cfg)
+    info["seconds_targets"] = time.perf_counter() - t0
+
+    layout = build_layout(head, cfg.uv_size)
+    ident = torch.as_tensor(np.asarray(track.identity), dtype=torch.float32)
+    v_id = tg.head_vertices(head, ident, torch.zeros(1, head.n_expression), torch.zeros(1, 3), torch.zeros(1, 6))[0]
+    u_init = init_maps(layout, v_id).float()
+    u_base = u_init + mean_offsets(cfg, layout, track, crops, frames)
+    info["u_init"] = u_init
+    t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32, device=device)  # noqa: E731
+    K = tg.scale_intrinsics(t(track.K), int(track.size), cfg.resolution)
+    head = head.to(device)
+    problem = Problem(
+        head=head, layout=_to(layout, device), u_base=u_base.to(device),
+        pos_weights=torch.as_tensor(layout.pos_weight, dtype=torch.float32, device=device),
+        identity=t(track.identity), expression=t(track.expression),
+        jaw=t(track.jaw) if head.has_jaw else None, eyes=t(track.eyes) if head.has_eyes else None,
+        rotvec=t(track.rotvec), transl=t(track.translation), viewmat=t(track.viewmat), K=K,
+        targets=torch.from_numpy(tgt), train=torch.as_tensor(train, device=device),
+        held=torch.as_tensor(held, device=device), drivers=list(head.blend_drivers)[:cfg.n_blend])
+    info["colour_init"] = False
+    if cfg.colour_init:
+        t0 = time.perf_counter()
+        sh = init_colours(problem, cfg)           # part of U_init (replaces its grey), not an offset
+        problem.u_base[:, 10:13] += sh - u_init[:, 10:13].to(device)
+        u_init[:, 10:13] = sh.cpu()
+        info["colour_init"] = True
+        info["seconds_colour_init"] = time.perf_counter() - t0
+    return problem, info
+
+
+def _to(layout, device):
+    return layout.to(device) if hasattr(layout, "to") else layout
+
+
+def mean_offsets(cfg: CreateConfig, layout, track, crops, frames) -> torch.Tensor:
+    """Mean reconstruction-network offsets [N, 13] (paper eq. 9's mean delta U), zeros without a checkpoint."""
+    n = int(layout.n_texels)
+    if not cfg.checkpoint:
+        return torch.zeros(n, 13)
+    try:
+        from dejavu_cli.recon.infer import mean_offsets as recon_mean
+    except ImportError:
+        raise DejavuError("--checkpoint needs the reconstruction network (dejavu_cli.recon.infer), "
+                          "which this build does not have yet") from None
+    return recon_mean(cfg.checkpoint, layout, track, crops, frames).float().cpu()
+
+
+def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
+    """SH0 colours [N, 3] projected from ``cfg.colour_frames`` evenly spaced training frames."""
+    n = min(cfg.colour_frames, len(problem.train))
+    pick = problem.train[torch.linspace(0, len(problem.train) - 1, n).round().long()]
+    verts = problem.vertices(pick)
+    with torch.no_grad():
+        surf = problem.layout.surface(verts)
+        nrm = problem.layout.surface(colour.vertex_normals(verts, problem.head.faces))
+        imgs = problem.target(pick)
+        rgb, _ = colour.project_colours(surf, torch.nn.functional.normalize(nrm, dim=-1), problem.rotvec[pick],
+                                        problem.transl[pick], imgs, problem.viewmat, problem.K)
+    return colour.rgb_to_sh0(rgb)
+
+
+#: Config fields a resumed run must share with its checkpoint (the rest may change, e.g. --steps).
+RESUME_FIXED = ("uv_size", "resolution", "n_blend", "batch", "seed", "stage1_fraction", "colour_init", "checkpoint",
+                "heldout_fraction")
+
+
+def _load_resume(path: Path, cfg: CreateConfig, track, device):
+    import dataclasses
+
+    arrays, meta = load_checkpoint(path)
+    if meta.get("video_sha256") != track.video_sha256:
+        raise DejavuError(f"{path} belongs to another video; delete it or drop --resume")
+    old = meta.get("config", {})
+    diff = [k for k in RESUME_FIXED if k in old and old[k] != dataclasses.asdict(cfg)[k]]
+    if diff:
+        raise DejavuError(f"{path} was made with different {', '.join(diff)}; use the same options to resume")
+    return state_from_arrays(arrays, meta, device)
+
+
+def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False, hook=None, progress: bool = True,
+                  crops: np.ndarray | None = None):
+    """Personalize an avatar from ``track`` (TrackResult) and ``video`` (or pre-read ``crops`` [T, S, S, 3]).
+
+    Writes ``output`` (avatar), ``*.report.json`` and ``*.report.png``; returns (avatar, report dict).
+    On Ctrl-C writes ``*.ckpt.npz`` and re-raises KeyboardInterrupt; ``resume=True`` continues from it.
+    """
+    import dataclasses
+
+    t_start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    if device.type == "cpu":
+        torch.set_flush_denormal(True)
+    output = Path(output)
+    ckpt = checkpoint_path(output)
+    if resume and not ckpt.exists():
+        raise DejavuError(f"--resume: no checkpoint at {ckpt}")
+
+    problem, info = build_problem(track, crops, video, cfg, device, progress)
+    state = _load_resume(ckpt, cfg, track, device) if resume else new_state(problem.u_base.shape[0], cfg, device)
+    from dejavu_cli.create.losses import make_lpips
+
+    lpips_fn = make_lpips(device) if cfg.w_lpips > 0 else None
+    try:
+        state = optimize(problem, cfg, state, hook=hook, progress=progress, lpips_fn=lpips_fn)
+    except Interrupted as exc:
+        arrays, meta = state_arrays(exc.state)
+        meta.update(config=dataclasses.asdict(cfg), video_sha256=track.video_sha256)
+        save_checkpoint(ckpt, arrays, meta)
+        raise KeyboardInterrupt(f"interrupted at step {exc.state.step}; checkpoint {ckpt} "
+                                f"(continue with --resume)") from None
+
+    idx = eval_indices(problem.held, cfg.max_eval_frames)
+    metrics, renders, gts = evaluate(problem, state, idx, cfg.batch, lpips_fn)
+    avatar = make_avatar(problem, state, track, cfg, info["u_init"])
+    s1, s2 = stage_steps(cfg)
+    report = {
+        "psnr": metrics["psnr"], "ssim": metrics["ssim"], "lpips": metrics["lpips"],
+        "lpips_note": None if lpips_fn is not None else "LPIPS unavailable (lpips needs torchvision); loss skipped",
+        "heldout_frames": int(len(problem.held)), "eval_frames": int(len(idx)), "train_frames": int(len(problem.train)),
+        "seconds_total": time.perf_counter() - t_start, "seconds_stage1": state.seconds[0],
+        "seconds_stage2": state.seconds[1], "seconds_targets": info.get("seconds_targets"),
+        "seconds_colour_init": info.get("seconds_colour_init"), "device": str(device),
+        "gaussians": int(problem.u_base.shape[0]), "preset": cfg.preset, "colour_init": info["colour_init"],
+        "steps": [s1, s2], "resolution": cfg.resolution, "uv_size": cfg.uv_size, "batch": cfg.batch,
+        "head": track.head, "torch_threads": torch.get_num_threads(), "resumed": bool(resume),
+        "final_loss": state.history["total"][-1] if state.history["total"] else None,
+        "psnr_per_frame": metrics["psnr_per_frame"], "config": dataclasses.asdict(cfg),
+    }
+    write_outputs(output, avatar, report, state, renders, gts, s1)
+    ckpt.unlink(missing_ok=True)
+    return avatar, report
+
+
+def write_outputs(output: Path, avatar, report: dict, state, renders, gts, split: int) -> None:
+    """Report JSON + PNG first, then the avatar (each atomically)."""
+    from dejavu_cli.avatar.file import save_avatar
+    from dejavu_cli.create.report import report_paths, write_json, write_png
+
+    js, png = report_paths(output)
+    hist = dict(state.history, stage_split=split)
+    title = (f"{report['preset']}: held-out PSNR {report['psnr']:.2f} dB, SSIM {report['ssim']:.3f}, "
+             f"{report['gaussians']} Gaussians, {report['seconds_total']:.0f} s on {report['device']}")
+    write_png(png, hist, gts, renders, title=title)
+    report["seconds_total"] = float(report["seconds_total"])
+    write_json(js, report)
+    save_avatar(output, avatar)
+
+
+def make_avatar(problem: Problem, state, track, cfg: CreateConfig, u_init: torch.Tensor):
+    """The :class:`dejavu_cli.avatar.file.Avatar` of a finished run (maps float32 on CPU).
+
+    ``rectification`` is the stage-1 delta; ``blendmaps`` the stage-2 maps (empty when stage 2 did not run,
+    in which case the avatar uses the global rectification). The neutral/canonical fields are the tracked
+    means over the training frames (reenactment's rest pose).
+    """
+    from dejavu_cli.avatar.file import Avatar
+
+    from dejavu_cli.create.stages import channel_scale
+
+    npy = lambda x: x.detach().float().cpu().numpy()  # noqa: E731
+    unit = channel_scale().numpy()                     # optimized units (position cm) -> map units (m)
+    init = npy(u_init)
+    blend = npy(state.blendmaps) * unit if state.blendmaps is not None else np.zeros((0, *init.shape), np.float32)
+    names = list(problem.head.expression_names)
+    tr = problem.train
+    mean = lambda x: None if x is None else npy(x[tr].mean(0))  # noqa: E731
+    return Avatar(
+        head=track.head, identity=npy(problem.identity), uv_size=int(problem.layout.uv_size),
+        layout_check=problem.layout.check, init=init, mean_offsets=npy(problem.u_base) - init,
+        rectification=npy(state.delta_global) * unit, blendmaps=blend,
+        blend_drivers=[names[i] for i in problem.drivers] if len(blend) else [],
+        fov_deg=float(track.fov_deg), distance=float(np.asarray(track.viewmat)[2, 3]),
+        viewmat=np.asarray(track.viewmat, np.float32), image_size=int(track.size),
+        source_video_sha256=str(track.video_sha256),
+        neutral_expression=mean(problem.expression), neutral_jaw=mean(problem.jaw), neutral_eyes=mean(problem.eyes),
+        canonical_rotvec=mean(problem.rotvec), canonical_translation=mean(problem.transl))

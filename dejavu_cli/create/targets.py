@@ -1,0 +1,123 @@
+"""Training targets of the video stage: tracked crops with background, neck and clothes set to white.
+
+The paper (and the official code) whiten BiSeNet's background/neck/cloth classes. We have no face parser, so
+the target keeps a pixel when it is
+
+* on the person (the tracking mask, a person/background matte at half crop resolution), and
+* not below the head's jaw/neck line: the fitted head model *without its neck region* is rasterized into
+  the crop (a silhouette of face, scalp, ears, eyes, mouth); in each image column everything below the
+  silhouette's lowest pixel is cut. Columns beside the silhouette use the line's value at the nearest
+  silhouette column (roughly the ear-lobe height), so shoulders and clothes go, hair beside the face stays.
+
+Pixels inside the (slightly dilated) silhouette are always kept. Documented in docs/create.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dejavu_cli.head.base import HeadModel, HeadParams
+from dejavu_cli.head.pose import apply_rigid
+from dejavu_cli.render.camera import project
+
+#: Regions whose silhouette defines the head (everything but the neck and helper geometry).
+HEAD_REGIONS = ("face", "scalp", "ears", "eyeballs", "mouth", "teeth")
+
+
+def scale_intrinsics(K: torch.Tensor, src: int, dst: int) -> torch.Tensor:
+    """Intrinsics of a square ``src``-pixel image resampled to ``dst`` pixels (pixel centres at k + 0.5).
+    K [..., 3, 3] -> [..., 3, 3]."""
+    s = dst / src
+    out = K.clone()
+    out[..., :2, :] = K[..., :2, :] * s
+    return out
+
+
+def silhouette(pix: np.ndarray, faces: np.ndarray, size: int) -> np.ndarray:
+    """Bool [size, size]: pixels covered by the triangles ``faces [F, 3]`` of projected vertices ``pix [V, 2]``."""
+    import cv2
+
+    img = np.zeros((size, size), np.uint8)
+    tris = np.round(pix[faces] * 16).astype(np.int32)  # 4 fractional bits: sub-pixel accurate fill
+    cv2.fillPoly(img, list(tris), 1, lineType=cv2.LINE_8, shift=4)
+    return img.astype(bool)
+
+
+def jaw_keep_mask(head: np.ndarray) -> np.ndarray:
+    """Bool [S, S]: pixels on or above the lowest silhouette pixel of their column (see module docstring).
+
+    head [S, S] bool silhouette. All True when the silhouette is empty (nothing to cut against).
+    """
+    S = head.shape[0]
+    cols = np.where(head.any(0))[0]
+    if len(cols) == 0:
+        return np.ones_like(head)
+    lowest = S - 1 - np.argmax(head[::-1], axis=0)            # [S] last True row per column
+    line = np.interp(np.arange(S), cols, lowest[cols])        # constant beyond the silhouette's extent
+    return np.arange(S)[:, None] <= line[None, :]
+
+
+def head_vertices(head: HeadModel, identity: torch.Tensor, expression: torch.Tensor, jaw: torch.Tensor | None,
+                  eyes: torch.Tensor | None) -> torch.Tensor:
+    """Model-space vertices [B, V, 3] of tracked frames (identity [n_id] shared, the rest per frame [B, .])."""
+    B = expression.shape[0]
+    params = HeadParams(identity=identity[None].expand(B, -1), expression=expression,
+                        jaw=jaw if head.has_jaw else None, eyes=eyes if head.has_eyes else None)
+    return head(params)
+
+
+def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, transl, viewmat: torch.Tensor,
+                    K: torch.Tensor, size: int, chunk: int = 32, dilate: int = 2) -> np.ndarray:
+    """Bool [T, size, size]: the head-region keep mask (silhouette or above the jaw line) per frame.
+
+    expression [T, n_exp], jaw [T, 3], eyes [T, 6], rotvec/transl [T, 3], viewmat [4, 4], K [3, 3] (crop px).
+    """
+    import cv2
+
+    faces = head.faces[head.region_faces(*HEAD_REGIONS)].cpu().numpy()
+    kernel = np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8)
+    out = np.zeros((expression.shape[0], size, size), bool)
+    with torch.no_grad():
+        for s in range(0, expression.shape[0], chunk):
+            sl = slice(s, s + chunk)
+            v = head_vertices(head, identity, expression[sl], None if jaw is None else jaw[sl],
+                              None if eyes is None else eyes[sl])
+            world = apply_rigid(v, rotvec[sl], transl[sl])
+            pix = project(world, viewmat.expand(world.shape[0], 4, 4), K.expand(world.shape[0], 3, 3))
+            for i, p in enumerate(pix.cpu().numpy()):
+                sil = cv2.dilate(silhouette(p, faces, size).astype(np.uint8), kernel).astype(bool)
+                out[s + i] = jaw_keep_mask(sil) | sil
+    return out
+
+
+def compose_targets(crops: np.ndarray, keep: np.ndarray, resolution: int) -> np.ndarray:
+    """Float32 targets [T, R, R, 3] in [0, 1]: ``crops`` uint8 [T, S, S, 3] with ``~keep`` [T, S', S'] white.
+
+    The keep mask is resized to the crop (nearest) and softened by the area resampling to ``resolution``.
+    """
+    import cv2
+
+    T, S = crops.shape[:2]
+    out = np.empty((T, resolution, resolution, 3), np.float32)
+    for t in range(T):
+        k = keep[t].astype(np.uint8)
+        if k.shape[0] != S:
+            k = cv2.resize(k, (S, S), interpolation=cv2.INTER_NEAREST)
+        img = np.where(k[..., None] > 0, crops[t].astype(np.float32) / 255.0, 1.0).astype(np.float32)
+        if S != resolution:
+            img = cv2.resize(img, (resolution, resolution), interpolation=cv2.INTER_AREA)
+        out[t] = img
+    return out
+
+
+def split_frames(valid: np.ndarray, heldout_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) frame indices: frames without a face are skipped, the first 90 % of the
+    remaining frames train and the last 10 % (at least one) are held out. valid [T] bool."""
+    idx = np.flatnonzero(np.asarray(valid, bool))
+    if len(idx) < 2:
+        from dejavu_cli.errors import DejavuError
+
+        raise DejavuError(f"only {len(idx)} frame(s) with a tracked face; need at least 2 to train and evaluate")
+    n_held = max(1, int(round(len(idx) * heldout_fraction)))
+    return idx[:-n_held], idx[-n_held:]

@@ -1,0 +1,100 @@
+"""Targets (head-region cut, frame split) and the colour initialization of ``dejavu create``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dejavu_cli.create import colour, targets
+from dejavu_cli.errors import DejavuError
+from dejavu_cli.render.camera import default_viewmat, intrinsics, project
+
+
+def test_split_frames_skips_faceless_and_holds_out_last_tenth():
+    valid = np.ones(40, bool)
+    valid[[3, 7]] = False
+    train, held = targets.split_frames(valid)
+    assert len(held) == 4 and len(train) == 34
+    assert held.min() > train.max() and 3 not in train and 7 not in train
+    with pytest.raises(DejavuError):
+        targets.split_frames(np.array([True, False]))
+
+
+def test_silhouette_fills_triangle_like_reference():
+    pix = np.array([[2.0, 2.0], [14.0, 2.0], [2.0, 14.0]])
+    sil = targets.silhouette(pix, np.array([[0, 1, 2]]), 16)
+    yy, xx = np.mgrid[0:16, 0:16] + 0.5
+    inside = (xx >= 2) & (yy >= 2) & (xx + yy <= 16)
+    assert (sil != inside).sum() <= 16  # only boundary pixels may differ (rasterization rule)
+    assert sil[5, 5] and not sil[14, 14]
+
+
+def test_jaw_keep_mask_cuts_below_the_head_line():
+    head = np.zeros((10, 10), bool)
+    head[1:5, 3:7] = True            # a block: lowest row 4 in columns 3..6
+    head[5, 5] = True                # chin pixel: column 5 goes down to row 5
+    keep = targets.jaw_keep_mask(head)
+    assert keep[:5, :].all() and not keep[6:, :].any()
+    assert keep[5, 5] and not keep[5, 3]
+    assert keep[4, 0] and not keep[5, 0]   # beside the head: the nearest column's line
+    assert targets.jaw_keep_mask(np.zeros((4, 4), bool)).all()
+
+
+def test_compose_targets_whitens_and_resizes():
+    crops = np.zeros((2, 8, 8, 3), np.uint8)
+    keep = np.zeros((2, 4, 4), bool)
+    keep[:, :2] = True                     # top half kept (mask at half resolution)
+    out = targets.compose_targets(crops, keep, 4)
+    assert out.shape == (2, 4, 4, 3) and out.dtype == np.float32
+    assert np.allclose(out[:, :2], 0) and np.allclose(out[:, 2:], 1)
+
+
+def test_scale_intrinsics_maps_pixel_centres():
+    K = intrinsics(300.0, 64, 64)
+    K2 = targets.scale_intrinsics(K, 64, 16)
+    p = torch.tensor([[[0.01, -0.02, 0.0]]])
+    V = default_viewmat()
+    assert torch.allclose(project(p, V, K2), project(p, V, K) / 4, atol=1e-5)
+
+
+def test_rgb_sh0_roundtrip_matches_activation():
+    rgb = torch.rand(5, 3)
+    sh = colour.rgb_to_sh0(rgb)
+    assert torch.allclose(0.5 + colour.C0 * sh, rgb, atol=1e-6)
+
+
+def test_sample_colours_exact_at_pixel_centres():
+    img = torch.rand(1, 6, 6, 3)
+    pix = torch.tensor([[[2.5, 3.5], [0.5, 0.5]]])
+    out = colour.sample_colours(img, pix)
+    assert torch.allclose(out[0, 0], img[0, 3, 2]) and torch.allclose(out[0, 1], img[0, 0, 0])
+
+
+def test_visible_samples_occlusion_and_facing():
+    V = default_viewmat()                       # camera at z = +1 looking at the origin
+    K = intrinsics(100.0, 32, 32)
+    pts = torch.tensor([[[0.0, 0.0, 0.1], [0.0, 0.0, -0.1], [0.05, 0.0, 0.1], [0.0, 0.05, 0.1]]])
+    nrm = torch.tensor([[[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0], [0.0, 0.0, 1.0]]])
+    _, w, _ = colour.visible_samples(pts, nrm, V, K, 32)
+    assert w[0, 0] > 0.9 and w[0, 3] > 0.9      # front, facing
+    assert w[0, 1] == 0                          # hidden behind point 0 (same pixel, 0.2 m further)
+    assert w[0, 2] == 0                          # facing away
+
+
+def test_vertex_normals_of_a_flat_quad():
+    verts = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]]])
+    faces = torch.tensor([[0, 1, 2], [0, 2, 3]])
+    n = colour.vertex_normals(verts, faces)
+    assert torch.allclose(n, torch.tensor([0.0, 0, 1]).expand(1, 4, 3))
+
+
+def test_head_keep_mask_on_test_head(test_head):
+    """The cut keeps the whole rendered head and removes rows well below its chin."""
+    S = 48
+    V = default_viewmat()
+    K = intrinsics(0.5 * S / np.tan(np.radians(10)), S, S)
+    z = torch.zeros(1, 3)
+    keep = targets.head_keep_masks(test_head, torch.zeros(test_head.n_identity), torch.zeros(1, test_head.n_expression),
+                                   z, torch.zeros(1, 6), z, torch.tensor([[0.0, 0.03, 0.2]]), V, K, S)
+    assert keep.shape == (1, S, S) and keep[0, :S // 3].all() and not keep[0, -2:].all()
