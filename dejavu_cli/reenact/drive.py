@@ -107,6 +107,7 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     from dejavu_cli.head.registry import load_head
     from dejavu_cli.io.video_reader import probe
     from dejavu_cli.io.video_writer import write_video
+    from dejavu_cli.track.config import TrackConfig
     from dejavu_cli.track.pipeline import read_crops, track_cached
 
     cfg = cfg or ReenactConfig()
@@ -120,8 +121,11 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     avatar = load_avatar(avatar_path)
     info = probe(driver_path)
     head = load_head(avatar.head, device=device)
-    track = track_cached(driver_path, head=avatar.head)
-    src_fps = float(getattr(track, "fps", 0) or info.fps)
+    track, _, reused = track_cached(driver_path, TrackConfig(head=avatar.head, device=device.type),
+                                    progress=True)
+    if reused:
+        log("driver tracking reused from the cache")
+    src_fps = float(track.fps or info.fps)
     motion, pos = driving_motion(track, avatar, head.n_expression, cfg, src_fps, device)
     fps = cfg.fps if cfg.fps > 0 else src_fps
     valid = np.asarray(track.valid, dtype=bool)
@@ -137,7 +141,7 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
         for b0 in range(0, len(motion), cfg.batch):
             chunk = motion.slice(b0, b0 + cfg.batch)
             t0 = time.perf_counter()
-            rgb = render_motion(animator, head, avatar, chunk, cfg.size, device, cfg.background)
+            rgb = render_motion(animator, chunk, cfg.size, cfg.background)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             render_seconds += time.perf_counter() - t0
@@ -156,23 +160,13 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
                          audio is not None)
 
 
-def render_motion(animator, head, avatar, motion: Motion, size: int, device, background: str = "white"):
-    """Render a chunk of Motion ``[B, ...]`` with the default camera -> rgb ``[B, size, size, 3]``."""
+def render_motion(animator, motion: Motion, size: int, background: str = "white") -> torch.Tensor:
+    """Render a chunk of Motion ``[B, ...]`` with the avatar's camera -> rgb ``[B, size, size, 3]``."""
     from dejavu_cli.head.base import HeadParams
-    from dejavu_cli.render.api import render
-    from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
 
-    B = len(motion)
-    identity = torch.as_tensor(np.asarray(avatar.identity), dtype=torch.float32, device=device)
-    params = HeadParams(identity=identity.reshape(1, -1).expand(B, -1),
-                        expression=motion.expression,
-                        jaw=motion.jaw if head.has_jaw else None,
+    head = animator.head
+    params = HeadParams(expression=motion.expression, jaw=motion.jaw if head.has_jaw else None,
                         eyes=motion.eyes if head.has_eyes else None)
+    bg = torch.full((3,), 1.0 if background == "white" else 0.0, device=animator.device)
     with torch.no_grad():
-        g = animator.gaussians(params, motion.rotvec, motion.translation)
-        viewmats = default_viewmat(device=device).expand(B, 4, 4)
-        Ks = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, size), size, size, device=device).expand(B, 3, 3)
-        bg = torch.full((3,), 1.0 if background == "white" else 0.0, device=device)
-        out = render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"], viewmats, Ks, size, size,
-                     background=bg)
-    return out.rgb
+        return animator.render(params, motion.rotvec, motion.translation, size=size, background=bg).rgb
