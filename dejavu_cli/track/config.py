@@ -16,5 +16,5 @@ class TrackConfig:
     crop_scale: float = knob(1.8, "Crop side as a multiple of the face landmarks' extent.")
     iterations: int = knob(300, "Adam iterations of the landmark fit (all frames at once).")
     smooth_crop_s: float = knob(0.15, "Temporal smoothing (Gaussian sigma, seconds) of the crop centre.")
-    smooth_expression: float = knob(20.0, "Weight of the temporal expression smoothness term.")
-    smooth_pose: float = knob(1.0, "Weight of the temporal pose smoothness term (second differences).")
+    smooth_expression: float = knob(100.0, "Weight of the temporal expression smoothness term.")
+    smooth_pose: float = knob(3.0, "Weight of the temporal pose smoothness term (second differences).")

@@ -27,6 +27,12 @@ MP_TO_68 = [162, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 
 #: Weight of face-contour points (they slide along the silhouette when the head turns).
 CONTOUR_WEIGHT = 0.3
 IRIS_CENTRES = (468, 473)
+IRIS_IDS = tuple(range(468, 478))
+#: Bump when the derivation changes (invalidates cached correspondences).
+DERIVATION_VERSION = 2
+#: Mouth opening of the reference render: inner-lip points of a closed mouth are ambiguous (upper/lower lip).
+OPEN_MOUTH = {"jawOpen": 0.3}
+OPEN_JAW_RAD = 0.15
 
 
 @dataclass
@@ -91,7 +97,8 @@ def from_landmarks68(head) -> Correspondence:
 
 
 def head_key(head) -> str:
-    h = hashlib.sha256(head.template.detach().cpu().numpy().astype(np.float32).tobytes())
+    h = hashlib.sha256(str(DERIVATION_VERSION).encode())
+    h.update(head.template.detach().cpu().numpy().astype(np.float32).tobytes())
     h.update(head.faces.cpu().numpy().astype(np.int64).tobytes())
     return h.hexdigest()[:16]
 
@@ -99,6 +106,8 @@ def head_key(head) -> str:
 def derive_from_render(head, size: int = 768) -> Correspondence | None:
     """Render the neutral ``head`` frontally, run MediaPipe on it and lift the fitted points to the mesh.
 
+    The mouth is opened a little (``OPEN_MOUTH`` / ``OPEN_JAW_RAD``) so inner-lip points land on the right
+    lip. Iris points are kept only for models with eye joints (others cannot follow the gaze).
     Returns ``None`` when MediaPipe finds no face on the render.
     """
     import torch
@@ -111,7 +120,15 @@ def derive_from_render(head, size: int = 768) -> Correspondence | None:
     import mediapipe as mp
 
     with torch.no_grad():
-        verts = head.vertices(batch_size=1)[0].cpu().numpy().astype(np.float64)
+        expr = torch.zeros(1, head.n_expression, device=head.template.device)
+        for name, value in OPEN_MOUTH.items():
+            if name in head.expression_names:
+                expr[0, head.expression_names.index(name)] = value
+        jaw = None
+        if head.has_jaw:
+            jaw = torch.zeros(1, 3, device=head.template.device)
+            jaw[0, 0] = OPEN_JAW_RAD
+        verts = head.vertices(expression=expr, jaw=jaw)[0].cpu().numpy().astype(np.float64)
     V = default_viewmat().numpy().astype(np.float64)
     K = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, size), size, size).numpy().astype(np.float64)
     image, face_id, pix = render_shaded(verts, head.faces.cpu().numpy(), head.face_region.cpu().numpy(), V, K,
@@ -125,6 +142,8 @@ def derive_from_render(head, size: int = 768) -> Correspondence | None:
         return None
     pts = np.array([(p.x * size, p.y * size) for p in res.multi_face_landmarks[0].landmark])
     ids = mediapipe_fit_ids()
+    if not head.has_eyes:
+        ids = ids[~np.isin(ids, IRIS_IDS)]
     faces_np = head.faces.cpu().numpy()
     out_f, out_b, keep = [], [], []
     for i in ids:

@@ -85,11 +85,11 @@ def pnp_init(model_pts: np.ndarray, image_pts: np.ndarray, K: np.ndarray, viewma
     for t in range(T):
         ok = False
         if prev is not None:
-            ok, rc, tc = cv2.solvePnP(model_pts.astype(np.float64), image_pts[t].astype(np.float64) - 0.5,
+            ok, rc, tc = cv2.solvePnP(model_pts.astype(np.float64), image_pts[t].astype(np.float64),
                                       K.astype(np.float64), None, prev[0].copy(), prev[1].copy(),
                                       useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
         if not ok:
-            ok, rc, tc = cv2.solvePnP(model_pts.astype(np.float64), image_pts[t].astype(np.float64) - 0.5,
+            ok, rc, tc = cv2.solvePnP(model_pts.astype(np.float64), image_pts[t].astype(np.float64),
                                       K.astype(np.float64), None, flags=cv2.SOLVEPNP_EPNP)
         prev = (rc, tc)
         Rc = cv2.Rodrigues(rc)[0]
@@ -102,11 +102,11 @@ def pnp_init(model_pts: np.ndarray, image_pts: np.ndarray, K: np.ndarray, viewma
 @dataclass
 class FitWeights:
     landmark: float = 1.0          # px^2 residual (per landmark, weighted)
-    identity: float = 0.02         # ||identity||^2
+    identity: float = 0.002        # ||identity||^2
     expression: float = 0.5        # mean ||expression||^2 per frame
     joints: float = 10.0           # ||jaw||^2 + ||eyes||^2 (radians)
-    smooth_expression: float = 20.0   # ||d expression / dt||^2
-    smooth_pose: float = 1.0          # ||d^2 pose||^2, pose in pixel units (rot * 0.1 f, transl * f)
+    smooth_expression: float = 100.0  # ||d expression / dt||^2
+    smooth_pose: float = 3.0          # ||d^2 pose||^2, pose in pixel units (rot * 0.1 f, transl * f)
     iterations: int = 300
 
 
