@@ -111,8 +111,13 @@ def _track(T=5, size=32):
 def test_track_file_roundtrip_and_summary(tmp_path):
     from dejavu_cli.track.file import load_track, save_track, summarize
 
-    path = save_track(tmp_path / "a.track.npz", _track())
+    track = _track()
+    track.landmarks = np.random.default_rng(0).uniform(-10, 40, track.landmarks.shape).astype(np.float32)
+    track.landmarks[2] = np.nan                               # the frame without a face
+    path = save_track(tmp_path / "a.track.npz", track)
     back = load_track(path)
+    assert back.landmarks.dtype == np.float32 and np.isnan(back.landmarks[2]).all()
+    np.testing.assert_allclose(back.landmarks[[0, 1, 3, 4]], track.landmarks[[0, 1, 3, 4]], atol=1 / 32 + 1e-6)
     assert back.head == "test" and back.size == 32 and back.valid.dtype == bool
     np.testing.assert_array_equal(back.rotvec, _track().rotvec)
     facts = summarize(path)

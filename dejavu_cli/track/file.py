@@ -15,6 +15,9 @@ import numpy as np
 from dejavu_cli.errors import DejavuError
 
 SCHEMA = "dejavu.track/1"
+#: Landmarks are stored as int16 in 1/16 crop pixel (half the size of float32); NaN rows as this sentinel.
+LANDMARK_STEPS_PER_PX = 16
+_NAN16 = np.iinfo(np.int16).min
 
 
 @dataclass
@@ -60,6 +63,12 @@ def save_track(path: str | os.PathLike, track: TrackResult) -> Path:
     for f in fields(TrackResult):
         v = getattr(track, f.name)
         arrays[f.name] = np.array(v) if f.name in _SCALARS else np.asarray(v)
+    lm = np.asarray(track.landmarks, np.float64) * LANDMARK_STEPS_PER_PX
+    bad = ~np.isfinite(lm)
+    q = np.clip(np.round(np.nan_to_num(lm)), _NAN16 + 1, np.iinfo(np.int16).max).astype(np.int16)
+    q[bad] = _NAN16
+    arrays["landmarks"] = q
+    arrays["landmark_steps_per_px"] = np.array(LANDMARK_STEPS_PER_PX)
     return save_npz_atomic(path, arrays)
 
 
@@ -81,6 +90,10 @@ def load_track(path: str | os.PathLike) -> TrackResult:
         v = data[f.name]
         kw[f.name] = _SCALARS[f.name](v.item()) if f.name in _SCALARS else v
     kw["valid"] = kw["valid"].astype(bool)
+    lm = kw["landmarks"]
+    if lm.dtype == np.int16:
+        steps = float(data.get("landmark_steps_per_px", LANDMARK_STEPS_PER_PX))
+        kw["landmarks"] = np.where(lm == _NAN16, np.nan, lm / steps).astype(np.float32)
     return TrackResult(**kw)
 
 
