@@ -140,3 +140,13 @@ def test_full_clip_ict(cli, ict_head, tmp_path):
     assert facts["frames"] == 448 and facts["tracked_frames"] == 448
     assert facts["landmark_error_px"] <= 3.0
     assert facts["jitter"]["rotation_accel_deg"] < 0.5 and facts["jitter"]["expression_accel"] < 0.2
+
+
+def test_track_every_nth_frame(clip, session_home):
+    from dejavu_cli.track.config import TrackConfig
+    from dejavu_cli.track.pipeline import read_crops, track_video
+
+    track = track_video(clip, TrackConfig(head="test", size=64, every=7, iterations=40))
+    assert track.T == 5 and track.frames.tolist() == [0, 7, 14, 21, 28] and track.fps == pytest.approx(30 / 7)
+    crops = read_crops(clip, track, [1, 4])
+    assert crops.shape == (2, 64, 64, 3)

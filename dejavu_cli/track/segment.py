@@ -36,18 +36,37 @@ class PersonSegmenter:
 
 
 class denormals_kept:
-    """Context: temporarily disable torch's flush-denormal mode (MediaPipe's XNNPack graph set-up fails
-    with it on, e.g. under the test suite's ``torch.set_flush_denormal(True)``)."""
+    """Context for setting up a MediaPipe graph: temporarily disable torch's flush-denormal mode (XNNPack
+    fails to allocate its graph with it on, e.g. under the test suite's ``torch.set_flush_denormal(True)``)
+    and silence the C++ log lines MediaPipe prints on stderr while it starts (file descriptor 2)."""
 
     def __enter__(self):
+        import os
+        import sys
+
         import torch
 
         self._was_on = float((torch.tensor([1e-39], dtype=torch.float32) * 1.0).item()) == 0.0
         if self._was_on:
             torch.set_flush_denormal(False)
+        self._saved_fd = None
+        if os.environ.get("DEJAVU_DEBUG") is None:
+            try:
+                sys.stderr.flush()
+                self._saved_fd = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            except OSError:
+                self._saved_fd = None
         return self
 
     def __exit__(self, *exc):
+        import os
+
+        if self._saved_fd is not None:
+            os.dup2(self._saved_fd, 2)
+            os.close(self._saved_fd)
         if self._was_on:
             import torch
 
