@@ -152,7 +152,9 @@ def _fit(lm, targets, weights, contiguous, K, viewmat, fw, exp_bounds, device):
                             {"params": [ident], "lr": 0.05}, {"params": [frame], "lr": 0.03}])
     n_it = max(1, fw.iterations)
     rigid_only = n_it // 6
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.1 ** (max(0, i - rigid_only) / max(1, n_it - rigid_only)))
+    # pose-only warm-up for the first sixth, then all unknowns with the learning rate decaying 10x
+    decay = lambda i: 0.1 ** (max(0, i - rigid_only) / max(1, n_it - rigid_only))  # noqa: E731
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, decay)
 
     def points():
         base = lm.mean.reshape(-1) + ident @ basis_id
