@@ -28,8 +28,8 @@ class DemoConfig:
 
 
 #: CreateConfig overrides of ``--quick`` (seconds on a CPU, the result is not a usable avatar).
-QUICK_CREATE = {"steps": 6, "resolution": 64, "uv_size": 32, "batch": 2, "colour_frames": 2,
-                "max_eval_frames": 2}
+QUICK_CREATE = {"steps": 4, "resolution": 64, "uv_size": 32, "batch": 2, "colour_frames": 2,
+                "max_eval_frames": 2, "n_blend": 2}
 
 
 @dataclass
@@ -65,63 +65,54 @@ def _ensure_head(name: str, log) -> None:
 
 def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     """Run the demo; every output goes to ``cfg.out``."""
-    import torch
-
-    from dejavu_cli.avatar.file import save_avatar
+    from dejavu_cli.create.api import create_from_video
     from dejavu_cli.create.config import preset_config
-    from dejavu_cli.create.optimize import create_avatar
-    from dejavu_cli.create.report import report_paths, write_json
     from dejavu_cli.demo.sample import ensure_sample
     from dejavu_cli.export.ply import write_ply
     from dejavu_cli.io.video_reader import probe
     from dejavu_cli.reenact.config import ReenactConfig
     from dejavu_cli.reenact.drive import reenact, resolve_device
-    from dejavu_cli.track.pipeline import track_cached
 
     t_start = time.perf_counter()
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise DejavuError(f"--out must be a folder, {out} is a file")
     device = resolve_device(cfg.device)
     video = Path(cfg.video) if cfg.video else ensure_sample(log=log)
     info = probe(video)
     _ensure_head(cfg.head, log)
-
-    log(f"[1/4] tracking {video.name} ({info.n_frames} frames, {info.duration:.1f} s) with {cfg.head}")
-    t0 = time.perf_counter()
-    track = track_cached(video, head=cfg.head)
-    t_track = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
 
     preset = "paper" if device.type == "cuda" else "fast"
     overrides = dict(QUICK_CREATE if cfg.quick else {}, **cfg.create_overrides)
     create_cfg = preset_config(preset, head=cfg.head, device=device.type, **overrides)
-    log(f"[2/4] creating the avatar (preset {preset}{', quick' if cfg.quick else ''}, "
-        f"{create_cfg.steps} steps on {device.type})")
-    t0 = time.perf_counter()
-    avatar, report = create_avatar(track, video, create_cfg)
-    t_create = time.perf_counter() - t0
-    avatar_path = out / "avatar.npz"
-    save_avatar(avatar_path, avatar)
-    report_json, report_png = report_paths(avatar_path)
-    write_json(report_json, report)
+    log(f"[1/3] track + create: {video.name} ({info.n_frames} frames, {info.duration:.1f} s), {cfg.head} head, "
+        f"preset {preset}{' (quick)' if cfg.quick else ''}: {create_cfg.steps} steps at "
+        f"{create_cfg.resolution}px on {device.type}")
+    avatar, report, (avatar_path, report_json, report_png) = create_from_video(
+        video, out / "avatar.npz", create_cfg, progress=not cfg.quick, log=log)
+    log(f"avatar: {report['gaussians']} Gaussians, held-out PSNR {report['psnr']:.2f} dB")
 
-    log("[3/4] exporting the PLY")
+    log("[2/3] exporting the 3DGS PLY")
     ply = write_ply(avatar, out / "avatar.ply")
 
-    seconds = min(cfg.reenact_seconds, info.duration)
-    log(f"[4/4] reenacting the avatar with the last {seconds:.1f} s of the clip")
-    rcfg = ReenactConfig(side_by_side=True, device=device.type, start=max(0.0, info.duration - seconds),
-                         size=128 if cfg.quick else 512)
+    length = info.n_frames / info.fps
+    seconds = min(cfg.reenact_seconds, length)
+    size = 64 if cfg.quick else (512 if device.type == "cuda" else 256)
+    log(f"[3/3] reenacting the avatar with the last {seconds:.1f} s of the clip ({size}px, side by side)")
+    rcfg = ReenactConfig(side_by_side=True, device=device.type, start=max(0.0, length - seconds),
+                         size=size)
     t0 = time.perf_counter()
-    res = reenact(avatar_path, video, out / "reenact.mp4", rcfg, log=log)
+    res = reenact(avatar_path, video, out / "reenact.mp4", rcfg, log=log, progress=not cfg.quick)
     t_reenact = time.perf_counter() - t0
-    del torch
 
-    figures = {k: report.get(k) for k in ("psnr", "ssim", "lpips", "gaussians", "preset", "device")}
-    figures.update({"track_seconds": round(t_track, 1), "create_seconds": round(t_create, 1),
-                    "reenact_seconds": round(t_reenact, 1), "reenact_render_fps": round(res.render_fps, 2),
-                    "total_seconds": round(time.perf_counter() - t_start, 1)})
-    return DemoResult(video, avatar_path, report_json, report_png if report_png.exists() else None, Path(ply),
-                      res.out, figures)
+    figures = {k: report.get(k) for k in ("psnr", "ssim", "lpips", "heldout_frames", "gaussians", "preset",
+                                          "device", "seconds_tracking", "seconds_total")}
+    figures.update({"reenact_frames": res.n_frames, "reenact_seconds": round(t_reenact, 1),
+                    "reenact_render_fps": round(res.render_fps, 2),
+                    "demo_seconds": round(time.perf_counter() - t_start, 1)})
+    return DemoResult(video, Path(avatar_path), Path(report_json),
+                      Path(report_png) if Path(report_png).exists() else None, Path(ply), res.out, figures)
 
 
 def summary_lines(res: DemoResult) -> list[str]:

@@ -100,7 +100,7 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
 
 
 def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Path,
-            cfg: ReenactConfig | None = None, log=print) -> ReenactResult:
+            cfg: ReenactConfig | None = None, log=print, progress: bool = True) -> ReenactResult:
     """Drive the avatar at ``avatar_path`` with the video ``driver_path``; write an H.264 MP4."""
     from dejavu_cli.avatar.animate import Animator
     from dejavu_cli.avatar.file import load_avatar
@@ -122,7 +122,7 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     info = probe(driver_path)
     head = load_head(avatar.head, device=device)
     track, _, reused = track_cached(driver_path, TrackConfig(head=avatar.head, device=device.type),
-                                    progress=True)
+                                    progress=progress)
     if reused:
         log("driver tracking reused from the cache")
     src_fps = float(track.fps or info.fps)
@@ -135,6 +135,10 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     animator = Animator(avatar, head, device)
     render_seconds = 0.0
     src_idx = pos.round().long().tolist()
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(motion), desc="reenact", unit="frame", leave=False, disable=not progress)
 
     def frames():
         nonlocal render_seconds
@@ -150,12 +154,15 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
                 idx = src_idx[b0:b0 + cfg.batch]
                 crops = read_crops(driver_path, track, idx)
                 imgs = np.concatenate([np.stack([_resize(c, cfg.size) for c in crops]), imgs], axis=2)
+            bar.update(len(imgs))
             yield from imgs
 
     width = cfg.size * (2 if cfg.side_by_side else 1)
     audio = driver_path if info.has_audio else None
-    write_video(out_path, frames(), fps, (width, cfg.size), audio_from=audio,
-                **({"audio_start": cfg.start} if audio is not None and cfg.start > 0 else {}))
+    try:
+        write_video(out_path, frames(), fps, (width, cfg.size), audio_from=audio, audio_start=cfg.start)
+    finally:
+        bar.close()
     return ReenactResult(out_path, len(motion), fps, (width, cfg.size), render_seconds, float(valid.mean()),
                          audio is not None)
 
