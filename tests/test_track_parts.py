@@ -138,3 +138,13 @@ def test_track_file_errors(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04junk")
     with pytest.raises(DejavuError):
         load_track(tmp_path / "junk.npz")
+
+
+@pytest.mark.parametrize("side, size", [(128, 32), (90, 64), (200, 37)])
+def test_crop_frame_geometry_on_a_ramp(side, size):
+    """Crop pixel u samples the source at x0 + (u + 0.5) * side / size (continuous coordinates)."""
+    ramp = np.tile(np.arange(256, dtype=np.uint8)[None, :, None], (256, 1, 3))
+    x0 = 40.25
+    out = C.crop_frame(ramp, (x0, 20, side), size)[size // 2, 2:-2, 0].astype(float)
+    expected = x0 + (np.arange(size)[2:-2] + 0.5) * side / size - 0.5       # value = pixel index
+    np.testing.assert_allclose(out, expected, atol=1.0)

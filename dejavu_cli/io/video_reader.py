@@ -106,11 +106,23 @@ def count_frames(path: str | os.PathLike) -> int:
     return int(frames[-1]) if frames else 0
 
 
+def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
+    """(width, height) after shrinking so the longer side is at most ``max_side`` (never enlarged)."""
+    w, h = size
+    if not max_side or max(w, h) <= max_side:
+        return w, h
+    s = max_side / max(w, h)
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
 def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None,
-                frames: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                frames: Iterable[int] | None = None, max_side: int | None = None
+                ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(index, frame uint8 [H, W, 3])`` in order; only the indices in ``frames`` if given.
 
-    Decoding is streamed (one frame in memory at a time). Decoding stops after the last wanted index.
+    Decoding is streamed (one frame in memory at a time) and stops after the last wanted index.
+    ``max_side``: let ffmpeg shrink frames (area filter) so the longer side is at most this (see
+    :func:`scaled_size`); much cheaper than piping 4K frames and resizing them here.
     """
     path = _check_path(path)
     info = info or probe(path)
@@ -119,10 +131,11 @@ def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None,
         return
     last = wanted[-1] if wanted is not None else None
     wanted_set = set(wanted) if wanted is not None else None
-    w, h = info.size
+    w, h = scaled_size(info.size, max_side)
     nbytes = w * h * 3
+    scale = [] if (w, h) == tuple(info.size) else ["-vf", f"scale={w}:{h}:flags=area"]
     cmd = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-"]
+           *scale, "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=nbytes * 2)
     index = -1
     try:

@@ -88,18 +88,22 @@ def from_crop(points: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
 def crop_frame(frame: np.ndarray, box, size: int, border: int = BORDER_VALUE) -> np.ndarray:
     """Resample ``frame`` uint8 [H, W, C] inside ``box`` (x0, y0, side) to ``uint8 [size, size, C]``.
 
-    Bilinear, with a Gaussian pre-blur when shrinking by more than 1.5x (no aliasing); outside the frame
-    is ``border``. Deterministic, so any stage reproduces the tracker's crop from the video and the box.
+    Shrinking: an exact integer area average (``cv2.INTER_AREA`` by ``floor(side / size)``), then bilinear
+    for the rest, with a small Gaussian pre-blur when that rest exceeds 1.5x (no aliasing); outside the
+    frame is ``border``. Deterministic, so any stage reproduces the tracker's crop from the video and the box.
     """
     import cv2
 
     x0, y0, side = (float(v) for v in box)
-    k = size / side                                   # crop pixels per source pixel
-    shrink = 1.0 / k
-    sigma = 0.45 * shrink if shrink > 1.5 else 0.0
-    margin = 2 + int(math.ceil(3 * sigma))
+    shrink = side / size                              # source pixels per crop pixel
+    n = max(1, int(shrink))                           # integer box-filter factor (exact area average)
+    rest = shrink / n                                 # remaining shrink in [1, 2) done by warpAffine
+    sigma = 0.45 * rest if rest > 1.5 else 0.0
+    margin = n * (2 + int(math.ceil(3 * sigma)))
     xi0, yi0 = int(math.floor(x0)) - margin, int(math.floor(y0)) - margin
     xi1, yi1 = int(math.ceil(x0 + side)) + margin, int(math.ceil(y0 + side)) + margin
+    xi1 += (-(xi1 - xi0)) % n                         # region size divisible by n
+    yi1 += (-(yi1 - yi0)) % n
     h, w = frame.shape[:2]
     sx0, sy0, sx1, sy1 = max(xi0, 0), max(yi0, 0), min(xi1, w), min(yi1, h)
     if sx1 <= sx0 or sy1 <= sy0:
@@ -108,10 +112,14 @@ def crop_frame(frame: np.ndarray, box, size: int, border: int = BORDER_VALUE) ->
     if (sx0, sy0, sx1, sy1) != (xi0, yi0, xi1, yi1):
         region = cv2.copyMakeBorder(region, sy0 - yi0, yi1 - sy1, sx0 - xi0, xi1 - sx1, cv2.BORDER_CONSTANT,
                                     value=(border,) * frame.shape[2])
+    if n > 1:
+        region = cv2.resize(region, ((xi1 - xi0) // n, (yi1 - yi0) // n), interpolation=cv2.INTER_AREA)
     if sigma > 0:
         region = cv2.GaussianBlur(region, (0, 0), sigma)
-    # cv2 puts pixel centres at integers: u + 0.5 = k (x + 0.5 - x0), x relative to the region origin.
-    ox, oy = x0 - xi0, y0 - yi0
+    # region pixel r covers source [xi0 + n r, xi0 + n (r + 1)); cv2 puts pixel centres at integers:
+    # u + 0.5 = k (x + 0.5 - ox), x in region pixels, ox the box origin in region pixels, k crop px per region px.
+    k = n * size / side
+    ox, oy = (x0 - xi0) / n, (y0 - yi0) / n
     M = np.array([[k, 0, k * (0.5 - ox) - 0.5], [0, k, k * (0.5 - oy) - 0.5]], dtype=np.float64)
     return cv2.warpAffine(region, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                           borderValue=(border,) * frame.shape[2])

@@ -54,7 +54,8 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
     from dejavu_cli.track import crop as C
     from dejavu_cli.track.correspond import correspondence_for
     from dejavu_cli.track.fit import FitWeights, build_landmark_model, fit_landmarks
-    from dejavu_cli.track.landmarks import MediaPipeLandmarker
+    from dejavu_cli.io.video_reader import scaled_size
+    from dejavu_cli.track.landmarks import DETECT_MAX_SIDE, MediaPipeLandmarker
     from dejavu_cli.track.segment import PersonSegmenter, pack_mask
 
     if cfg.every < 1 or cfg.size < 32:
@@ -69,16 +70,20 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
     sha = sha256_file(video)
     wanted = range(0, info.n_frames, cfg.every)
 
-    # pass 1: landmarks in source pixels
+    # pass 1: landmarks in source pixels (detected on frames ffmpeg shrank to DETECT_MAX_SIDE)
+    small = scaled_size(info.size, DETECT_MAX_SIDE)
+    to_src = np.array([info.size[0] / small[0], info.size[1] / small[1]], np.float32)
     lms, rows = [], []
     bar = _bar(progress, info.n_frames // cfg.every, "landmarks")
     with MediaPipeLandmarker() as det:
         t0 = time.perf_counter()
-        for idx, frame in iter_frames(video, info, frames=wanted if cfg.every > 1 else None):
+        for idx, frame in iter_frames(video, info, frames=wanted if cfg.every > 1 else None,
+                                      max_side=DETECT_MAX_SIDE):
             t1 = time.perf_counter()
             tm["decode"] += t1 - t0
             rows.append(idx)
-            lms.append(det.detect(frame))
+            pts = det.detect(frame)
+            lms.append(None if pts is None else pts * to_src)
             t0 = time.perf_counter()
             tm["landmarks"] += t0 - t1
             bar.update(1)
