@@ -91,3 +91,24 @@ def project_colours(surface: torch.Tensor, normals: torch.Tensor, rotvec: torch.
 def rgb_to_sh0(rgb: torch.Tensor) -> torch.Tensor:
     """SH degree-0 coefficient of an RGB colour: ``(rgb - 0.5) / C0`` (docs/conventions.md#gaussians)."""
     return (rgb - 0.5) / C0
+
+
+def texel_spacing(layout, verts: torch.Tensor) -> torch.Tensor:
+    """Surface distance [N] (metres) between a texel's Gaussian and its right/lower UV neighbours.
+
+    verts [V, 3] the identity mesh. Neighbour pairs across UV seams are far apart in 3D, so each texel
+    takes the smaller of its two distances, clamped to [0.5, 2] x the median; texels without a valid
+    neighbour get the median.
+    """
+    pos = layout.to_image(layout.surface(verts[None])[0])                     # [S, S, 3]
+    valid = layout.to_image(torch.ones(layout.n_texels, 1, device=pos.device))[..., 0] > 0
+    inf = torch.full(valid.shape, float("inf"), device=pos.device)
+    dx, dy = inf.clone(), inf.clone()
+    ok_x = valid[:, 1:] & valid[:, :-1]
+    ok_y = valid[1:, :] & valid[:-1, :]
+    dx[:, :-1] = torch.where(ok_x, (pos[:, 1:] - pos[:, :-1]).norm(dim=-1), inf[:, :-1])
+    dy[:-1, :] = torch.where(ok_y, (pos[1:, :] - pos[:-1, :]).norm(dim=-1), inf[:-1, :])
+    d = layout.from_image(torch.minimum(dx, dy)[..., None])[:, 0]              # [N]
+    finite = torch.isfinite(d)
+    med = d[finite].median() if finite.any() else torch.tensor(1e-3, device=d.device)
+    return torch.where(finite, d, med).clamp(0.5 * med, 2.0 * med)

@@ -36,6 +36,9 @@ class CreateConfig:
     w_scale: float = knob(5e-5, "Weight of the scale regularizer ||delta_s||.")
     heldout_fraction: float = knob(0.1, "Last fraction of frames held out for evaluation (paper: 10%).")
     colour_init: bool = knob(True, "Start colours from the video (project frames onto texels) instead of grey.")
+    scale_init: str = knob("auto", "Initial Gaussian size: 'spacing' (0.6 x the texel spacing on the tracked "
+                                   "mesh), 'paper' (log-scale -8.3533, sized for the network's offsets) or "
+                                   "'auto' (spacing without --checkpoint, paper with one).")
     colour_frames: int = knob(8, "Frames projected for the colour initialization.")
     checkpoint: str = knob("", "Reconstruction-network checkpoint for the mean offsets (empty: zeros).")
     device: str = knob("auto", "Device: auto (cuda when available), cpu or cuda.")
@@ -78,6 +81,8 @@ def validate(cfg: CreateConfig) -> None:
         raise DejavuError(f"--batch must be at least 1 (got {cfg.batch})")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise DejavuError(f"--device must be auto, cpu or cuda (got {cfg.device!r})")
+    if cfg.scale_init not in ("auto", "spacing", "paper"):
+        raise DejavuError(f"scale_init must be auto, spacing or paper (got {cfg.scale_init!r})")
     if not 0.0 <= cfg.stage1_fraction <= 1.0:
         raise DejavuError("stage1_fraction must be in [0, 1]")
     if not 0.0 < cfg.heldout_fraction < 1.0:

@@ -23,6 +23,10 @@ from dejavu_cli.create.problem import Problem, eval_indices
 from dejavu_cli.errors import DejavuError
 
 
+#: Initial Gaussian standard deviation as a fraction of the texel spacing (scale_init "spacing").
+SPACING_FACTOR = 0.6
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -72,6 +76,11 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
     ident = torch.as_tensor(np.asarray(track.identity), dtype=torch.float32)
     v_id = tg.head_vertices(head, ident, torch.zeros(1, head.n_expression), torch.zeros(1, 3), torch.zeros(1, 6))[0]
     u_init = init_maps(layout, v_id).float()
+    if cfg.scale_init == "spacing" or (cfg.scale_init == "auto" and not cfg.checkpoint):
+        u_init[:, 3:6] = torch.log(SPACING_FACTOR * colour.texel_spacing(layout, v_id))[:, None]
+        info["scale_init"] = "spacing"
+    else:
+        info["scale_init"] = "paper"
     u_base = u_init + mean_offsets(cfg, layout, track, crops, frames)
     info["u_init"] = u_init
     t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32, device=device)  # noqa: E731
@@ -128,8 +137,8 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
 
 
 #: Config fields a resumed run must share with its checkpoint (the rest may change, e.g. --steps).
-RESUME_FIXED = ("uv_size", "resolution", "n_blend", "batch", "seed", "stage1_fraction", "colour_init", "checkpoint",
-                "heldout_fraction")
+RESUME_FIXED = ("uv_size", "scale_init", "resolution", "n_blend", "batch", "seed", "stage1_fraction",
+                "colour_init", "checkpoint", "heldout_fraction")
 
 
 def _load_resume(path: Path, cfg: CreateConfig, track, device):
@@ -192,6 +201,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
         "seconds_stage2": state.seconds[1], "seconds_targets": info.get("seconds_targets"),
         "seconds_colour_init": info.get("seconds_colour_init"), "device": str(device),
         "gaussians": int(problem.u_base.shape[0]), "preset": cfg.preset, "colour_init": info["colour_init"],
+        "scale_init": info["scale_init"],
         "steps": [s1, s2], "resolution": cfg.resolution, "uv_size": cfg.uv_size, "batch": cfg.batch,
         "head": track.head, "torch_threads": torch.get_num_threads(), "resumed": bool(resume),
         "final_loss": state.history["total"][-1] if state.history["total"] else None,

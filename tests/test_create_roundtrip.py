@@ -1,0 +1,138 @@
+"""End-to-end ``create`` on a synthetic video with a known answer; interrupt/resume; CLI errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dejavu_cli.create.config import CreateConfig
+
+
+def _cfg(**kw) -> CreateConfig:
+    base = dict(steps=16, resolution=48, uv_size=32, batch=2, device="cpu", max_eval_frames=4, seed=0)
+    base.update(kw)
+    return CreateConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def synthetic(test_head):
+    from dejavu_cli.create.synthetic import make_problem
+
+    return make_problem(test_head, uv_size=32, size=48, n_frames=20, seed=0)
+
+
+@pytest.mark.slow
+def test_roundtrip_recovers_heldout_frames(synthetic, tmp_path, test_head):
+    """Frames rendered from a known avatar under known tracking; create on the first 90 % must render the
+    held-out last 10 % at >= 30 dB PSNR."""
+    from dejavu_cli.avatar.animate import Animator
+    from dejavu_cli.avatar.file import load_avatar
+    from dejavu_cli.create.run import create_avatar
+    from dejavu_cli.head.base import HeadParams
+
+    track, crops, _ = synthetic
+    out = tmp_path / "a.npz"
+    _, rep = create_avatar(track, None, _cfg(), out, crops=crops, progress=False)
+    assert rep["psnr"] >= 30.0, rep["psnr"]
+    assert rep["heldout_frames"] == 2 and rep["train_frames"] == 18 and rep["lpips"] is None
+    saved = json.loads(out.with_name("a.report.json").read_text())
+    for key in ("psnr", "ssim", "lpips", "heldout_frames", "train_frames", "seconds_total", "seconds_stage1",
+                "seconds_stage2", "device", "gaussians", "preset", "colour_init"):
+        assert key in saved
+    assert out.with_name("a.report.png").read_bytes()[:4] == b"\x89PNG"
+    assert not out.with_name("a.ckpt.npz").exists()
+
+    # the saved avatar, animated by the avatar module, reproduces the held-out frame as create evaluated it
+    av = load_avatar(out)
+    assert av.blendmaps.shape[0] == 10 and av.n_gaussians == rep["gaussians"]
+    anim = Animator(av, test_head)
+    f = int(np.flatnonzero(track.valid)[-1])
+    t = lambda x: torch.as_tensor(np.asarray(x)[f:f + 1], dtype=torch.float32)  # noqa: E731
+    params = HeadParams(expression=t(track.expression), jaw=t(track.jaw), eyes=t(track.eyes))
+    with torch.no_grad():
+        img = anim.render(params, t(track.rotvec), t(track.translation), size=48).rgb[0].numpy()
+    mse = np.mean((img - crops[f] / 255.0) ** 2)
+    assert -10 * np.log10(mse) >= 29.0
+
+
+@pytest.mark.slow
+def test_interrupt_then_resume_equals_uninterrupted(synthetic, tmp_path):
+    """Ctrl-C (simulated at step 3, inside stage 1 -> continues into stage 2) writes a checkpoint and no
+    avatar; --resume finishes with maps identical to an uninterrupted run with the same seed."""
+    from dejavu_cli.avatar.file import load_avatar
+    from dejavu_cli.create.run import create_avatar
+
+    track, crops, _ = synthetic
+    cfg = _cfg(steps=6, uv_size=24, resolution=32, colour_init=False)
+    ref = tmp_path / "ref.npz"
+    create_avatar(track, None, cfg, ref, crops=crops, progress=False)
+
+    out = tmp_path / "b.npz"
+
+    def hook(step):
+        if step == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        create_avatar(track, None, cfg, out, crops=crops, progress=False, hook=hook)
+    assert not out.exists() and out.with_name("b.ckpt.npz").exists()
+    _, rep = create_avatar(track, None, cfg, out, crops=crops, progress=False, resume=True)
+    assert rep["resumed"] and not out.with_name("b.ckpt.npz").exists()
+    a, b = load_avatar(ref), load_avatar(out)
+    for name in ("init", "rectification", "blendmaps"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_same_seed_same_maps_on_cpu(synthetic, tmp_path):
+    from dejavu_cli.avatar.file import load_avatar
+    from dejavu_cli.create.run import create_avatar
+
+    track, crops, _ = synthetic
+    cfg = _cfg(steps=2, uv_size=16, resolution=24, batch=2, colour_init=True)
+    paths = [tmp_path / f"s{i}.npz" for i in range(2)]
+    for p in paths:
+        create_avatar(track, None, cfg, p, crops=crops, progress=False)
+    a, b = (load_avatar(p) for p in paths)
+    for name in ("init", "rectification", "blendmaps"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+
+
+def test_resume_checkpoint_from_other_options_is_refused(synthetic, tmp_path):
+    from dejavu_cli.create.checkpoint import save_checkpoint
+    from dejavu_cli.create.run import create_avatar
+    from dejavu_cli.errors import DejavuError
+
+    track, crops, _ = synthetic
+    out = tmp_path / "c.npz"
+    save_checkpoint(out.with_name("c.ckpt.npz"), {"delta_global": np.zeros((1, 13), np.float32)},
+                    {"step": 1, "config": {"uv_size": 999}, "video_sha256": track.video_sha256})
+    with pytest.raises(DejavuError, match="uv_size"):
+        create_avatar(track, None, _cfg(uv_size=16, resolution=24, steps=2), out, crops=crops, resume=True,
+                      progress=False)
+    assert not out.exists()
+
+
+def test_cli_corrupt_track_file_fails_cleanly(cli, tmp_path, capsys):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"\x00" * 64)
+    bad = tmp_path / "t.track.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    out = tmp_path / "a.npz"
+    code = cli("create", video, "-o", out, "--track", bad, "--device", "cpu")
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cli_rejects_bad_options_and_missing_checkpoint(cli, tmp_path, capsys):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"\x00" * 64)
+    assert cli("create", video, "-o", tmp_path / "a.npz", "--preset", "huge") == 1
+    assert "unknown preset" in capsys.readouterr().err
+    assert cli("create", tmp_path / "missing.mp4", "-o", tmp_path / "a.npz") == 1
+    assert "video not found" in capsys.readouterr().err
+    assert cli("create", video, "-o", video) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
