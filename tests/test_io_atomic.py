@@ -30,3 +30,14 @@ def test_npz_roundtrip_and_refusals(tmp_path):
         load_npz(tmp_path / "t.npz")
     with pytest.raises(DejavuError, match="not found"):
         load_npz(tmp_path / "missing.npz")
+
+
+def test_atomic_output_gets_umask_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        save_npz_atomic(tmp_path / "a.npz", {"x": np.arange(3)})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.npz").stat().st_mode & 0o777 == 0o644

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -156,11 +158,40 @@ def _mesh_key(mesh: dict) -> str:
     return h.hexdigest()
 
 
+def _code_key() -> str:
+    """Hash of the layout code itself, so a cached layout never outlives a change of the rules."""
+    h = hashlib.sha256()
+    for name in ("layout.py", "atlas.py", "raster.py", "flame_rule.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=8)
 def _build_cached(name: str, S: int, key: str, frozen: _Frozen) -> dict[str, np.ndarray]:
+    """Layout arrays, memoized in-process and on disk under ``$DEJAVU_HOME/layouts`` (the ICT atlas
+    takes seconds to build; the cache file is keyed by head name, S, mesh content and layout code)."""
+    from dejavu_cli.home import home_subdir
+    from dejavu_cli.io.atomic import save_npz_atomic
+
+    digest = hashlib.sha256(f"{name}|{S}|{key}|{_code_key()}".encode()).hexdigest()[:20]
+    path = home_subdir("layouts") / f"{name}-{S}-{digest}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError, EOFError):
+            pass  # corrupt cache: rebuild and overwrite
+    arrays = _build_layout_arrays(name, S, frozen.mesh)
+    try:
+        save_npz_atomic(path, arrays, compressed=False)
+    except OSError:
+        pass  # a read-only cache folder only costs the rebuild
+    return arrays
+
+
+def _build_layout_arrays(name: str, S: int, mesh: dict) -> dict[str, np.ndarray]:
     from dejavu_cli.uv.flame_rule import flame_layout_arrays, is_flame_template
 
-    mesh = frozen.mesh
     if name == "flame" and is_flame_template(mesh):
         arrs = flame_layout_arrays(mesh, S)
         atlas = (mesh["uv"], mesh["uv_faces"], np.arange(len(mesh["faces"])))
