@@ -24,15 +24,20 @@ def camera():
 
 
 def test_landmark_model_matches_forward(setup):
+    """The reduced model equals the head model's own forward at the points, jaw and eye rotations included."""
+    from dejavu_cli.track.fit import posed_points
+
     head, corr, lm = setup
+    assert lm.skinning is not None and lm.basis.shape == (head.n_identity + head.n_expression, 68, 3)
     g = torch.Generator().manual_seed(1)
-    ident = 0.5 * torch.randn(2, head.n_identity, generator=g)
-    expr = 0.5 * torch.randn(2, head.n_expression, generator=g)
-    truth = corr.surface(head.vertices(identity=ident, expression=expr), head.faces)
-    coeff = torch.cat([ident, expr, torch.zeros(2, lm.n_jaw + lm.n_eyes)], 1)
-    pred = lm.mean + torch.einsum("bk,klc->blc", coeff, lm.basis)
-    assert lm.basis.shape == (head.n_identity + head.n_expression + 9, 68, 3)
-    torch.testing.assert_close(pred, truth, atol=1e-5, rtol=0)
+    for b in range(2):
+        ident = 0.5 * torch.randn(1, head.n_identity, generator=g)
+        expr = 0.5 * torch.randn(3, head.n_expression, generator=g)
+        jaw, eyes = 0.3 * torch.randn(3, 3, generator=g), 0.2 * torch.randn(3, 6, generator=g)
+        truth = corr.surface(head.vertices(identity=ident.expand(3, -1), expression=expr, jaw=jaw, eyes=eyes),
+                             head.faces)
+        pred = posed_points(lm, ident[0], torch.cat([expr, jaw, eyes], 1))
+        torch.testing.assert_close(pred, truth, atol=1e-5, rtol=0)
 
 
 def test_project_matches_render_camera():
@@ -60,12 +65,14 @@ def _synthetic(lm, T=24, seed=0):
     K, V = camera()
     ident = 0.3 * torch.randn(lm.n_id, generator=g)
     t = torch.linspace(0, 1, T)[:, None]
-    frame = torch.zeros(T, lm.basis.shape[0] - lm.n_id)
+    frame = torch.zeros(T, lm.n_exp + lm.n_jaw + lm.n_eyes)
     frame[:, :lm.n_exp] = 0.3 * torch.sin(6 * t + torch.arange(lm.n_exp))
     rot = torch.cat([0.1 * torch.sin(4 * t), 0.3 * torch.sin(3 * t), 0.05 * t], 1)
     tr = torch.cat([0.01 * t, -0.01 * t, -0.05 + 0.02 * t], 1)
-    coeff = torch.cat([ident.expand(T, -1), frame], 1)
-    pts = lm.mean + torch.einsum("tk,klc->tlc", coeff, lm.basis)
+    frame[:, lm.n_exp] = 0.2 * t[:, 0]                                   # jaw opens
+    from dejavu_cli.track.fit import posed_points
+
+    pts = posed_points(lm, ident, frame)
     return project(pts, rot, tr, V, K).numpy(), rot.numpy(), tr.numpy(), pts
 
 

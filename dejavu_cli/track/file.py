@@ -114,6 +114,8 @@ def summarize(path: str | os.PathLike) -> dict:
     rot_step, rot_jit = jitter(np.degrees(t.rotvec), v)
     tr_step, tr_jit = jitter(t.translation * 1000.0, v)
     ex_step, ex_jit = jitter(t.expression, v)
+    box_centre = t.crop_boxes[:, :2] + t.crop_boxes[:, 2:3] / 2
+    box_step, box_jit = jitter(box_centre, np.ones(t.T, bool))
     lm_step, lm_jit = jitter(np.nan_to_num(t.landmarks).reshape(t.T, -1) / np.sqrt(t.landmarks.shape[1]), v)
     return {
         "schema": SCHEMA,
@@ -134,5 +136,6 @@ def summarize(path: str | os.PathLike) -> dict:
             "translation_step_mm": round(tr_step, 4), "translation_accel_mm": round(tr_jit, 4),
             "expression_step": round(ex_step, 5), "expression_accel": round(ex_jit, 5),
             "landmark_step_px": round(lm_step, 4), "landmark_accel_px": round(lm_jit, 4),
+            "crop_centre_step_px": round(box_step, 4), "crop_centre_accel_px": round(box_jit, 4),
         },
     }

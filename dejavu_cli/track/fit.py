@@ -4,9 +4,10 @@ Unknowns: one identity for the video; per frame expression (+ jaw and eye rotati
 them) and the rigid head pose (rotvec, translation; docs/conventions.md#head-pose). The camera is fixed
 (``render.camera.default_viewmat``, 20 degree field of view, crop-pixel intrinsics).
 
-Speed comes from never evaluating the full mesh: the model is reduced once to a linear model of the L
-fitted surface points (``LandmarkModel``: mean ``[L, 3]`` + basis ``[P, L, 3]``), exact for blendshape
-models (ICT) and first order in the joint rotations of skinned ones. Pose is initialised per frame by PnP,
+Speed comes from never evaluating the full mesh: the model is reduced once to the L fitted surface points
+(``LandmarkModel``: mean ``[L, 3]`` + blendshape basis ``[P, L, 3]``; for skinned heads (FLAME, test head)
+also the joints' dependence on the shape and the points' skinning weights and pose correctives, so jaw and
+eye rotations are exact LBS, :func:`posed_points`). Pose is initialised per frame by PnP,
 then Adam runs a few hundred iterations over all frames jointly with priors and temporal smoothness.
 """
 
@@ -22,8 +23,10 @@ from dejavu_cli.head.pose import axis_angle_to_matrix
 
 @dataclass
 class LandmarkModel:
-    """Linear model of L surface points: ``p = mean + sum_k coeff_k basis_k``, coefficients laid out as
-    ``[identity | expression | jaw (3) | eyes (6)]`` (the last two only when the model has them)."""
+    """L surface points of a head model. Coefficients are laid out ``[identity | expression | jaw (3) |
+    eyes (6)]`` (the last two only when the model has them). Blendshape part: ``mean + sum_k c_k basis_k``
+    over identity and expression. Joint rotations: exact LBS with ``skinning`` (skinned heads), else first
+    order (``basis`` then also holds rows for jaw/eyes)."""
 
     mean: torch.Tensor    # [L, 3]
     basis: torch.Tensor   # [P, L, 3]
@@ -31,6 +34,59 @@ class LandmarkModel:
     n_exp: int
     n_jaw: int
     n_eyes: int
+    skinning: dict | None = None  # joint_mean [J,3], joint_basis [n_id+n_exp,J,3], weights [L,J],
+    #                               posedirs [(J-1)*9, L*3] or None, parents list[int]
+
+
+def _skinned_parts(head, corr, device) -> dict | None:
+    """Joint regression and skinning of the correspondence points (FLAME layout heads), else None."""
+    needed = ("J_regressor", "weights", "parents", "shape_basis", "expr_basis")
+    if not all(hasattr(head, k) for k in needed):
+        return None
+    V = head.n_vertices
+    tri = head.faces[torch.as_tensor(corr.faces, device=head.template.device)]              # [L, 3]
+    bary = torch.as_tensor(corr.bary, dtype=head.template.dtype, device=head.template.device)
+    Jr = head.J_regressor
+    blend = torch.cat([head.shape_basis, head.expr_basis], 0).reshape(-1, V, 3)
+    parts = {
+        "joint_mean": Jr @ head.template,
+        "joint_basis": torch.einsum("jv,kvc->kjc", Jr, blend),
+        "weights": (head.weights[tri] * bary[..., None]).sum(1),
+        "parents": list(head.parents),
+        "posedirs": None,
+    }
+    if getattr(head, "_has_posedirs", False):
+        pd = head.posedirs.reshape(head.posedirs.shape[0], V, 3)
+        parts["posedirs"] = (pd[:, tri] * bary[None, :, :, None]).sum(2).reshape(pd.shape[0], -1)
+    return {k: (v.float().to(device) if torch.is_tensor(v) else v) for k, v in parts.items()}
+
+
+def posed_points(lm: LandmarkModel, ident: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """Model-space points ``[T, L, 3]`` for identity ``[n_id]`` and per-frame coefficients ``[T, P - n_id]``."""
+    from dejavu_cli.head import lbs
+
+    T = frame.shape[0]
+    flat = lm.basis.reshape(lm.basis.shape[0], -1)
+    n_blend = lm.n_exp if lm.skinning is not None else frame.shape[1]
+    base = lm.mean.reshape(-1) + ident @ flat[:lm.n_id]
+    pts = (base[None] + frame[:, :n_blend] @ flat[lm.n_id:lm.n_id + n_blend]).reshape(T, -1, 3)
+    sk = lm.skinning
+    if sk is None:
+        return pts
+    coeff = torch.cat([ident.expand(T, -1), frame[:, :lm.n_exp]], 1)
+    joints = sk["joint_mean"] + torch.einsum("tk,kjc->tjc", coeff, sk["joint_basis"])        # [T, J, 3]
+    J = joints.shape[1]
+    pose = torch.zeros(T, J, 3, dtype=pts.dtype, device=pts.device)
+    if lm.n_jaw:
+        pose[:, 2] = frame[:, lm.n_exp:lm.n_exp + 3]
+    if lm.n_eyes:
+        e = frame[:, lm.n_exp + lm.n_jaw:lm.n_exp + lm.n_jaw + 6]
+        pose[:, 3], pose[:, 4] = e[:, :3], e[:, 3:]
+    rot = axis_angle_to_matrix(pose)
+    if sk["posedirs"] is not None:
+        pts = pts + lbs.pose_correctives(rot, sk["posedirs"])
+    _, A = lbs.rigid_transforms(rot, joints, sk["parents"])
+    return lbs.skin(pts, A, sk["weights"])
 
 
 def build_landmark_model(head, corr, device="cpu") -> LandmarkModel:
@@ -47,15 +103,16 @@ def build_landmark_model(head, corr, device="cpu") -> LandmarkModel:
         eye_ex = torch.eye(n_exp, device=head.template.device)
         for chunk in eye_ex.split(32):
             rows.append(corr.surface(head.vertices(expression=chunk), faces) - p0)
-        eps = 1e-3  # joint rotations: central differences at rest (first order)
+        skinning = _skinned_parts(head, corr, device)
+        eps = 1e-3  # joint rotations of non-LBS models: central differences at rest (first order)
         for n, key in ((n_jaw, "jaw"), (n_eyes, "eyes")):
-            if n:
+            if n and skinning is None:
                 d = torch.eye(n, device=head.template.device) * eps
                 plus = corr.surface(head.vertices(**{key: d}), faces)
                 minus = corr.surface(head.vertices(**{key: -d}), faces)
                 rows.append((plus - minus) / (2 * eps))
     basis = torch.cat(rows, 0)
-    return LandmarkModel(p0.float().to(device), basis.float().to(device), n_id, n_exp, n_jaw, n_eyes)
+    return LandmarkModel(p0.float().to(device), basis.float().to(device), n_id, n_exp, n_jaw, n_eyes, skinning)
 
 
 def project(points: torch.Tensor, rotvec: torch.Tensor, transl: torch.Tensor, viewmat: torch.Tensor,
@@ -146,8 +203,6 @@ def _fit(lm, targets, weights, contiguous, K, viewmat, fw, exp_bounds, device):
     frame[:, :lm.n_exp] = init
     frame.requires_grad_(True)
     cont = torch.as_tensor(contiguous, dtype=torch.bool, device=device)
-    flat = lm.basis.reshape(lm.basis.shape[0], -1)
-    basis_id, basis_fr = flat[:lm.n_id], flat[lm.n_id:]
     opt = torch.optim.Adam([{"params": [rotvec], "lr": 0.01}, {"params": [transl], "lr": 0.002},
                             {"params": [ident], "lr": 0.05}, {"params": [frame], "lr": 0.03}])
     n_it = max(1, fw.iterations)
@@ -157,8 +212,7 @@ def _fit(lm, targets, weights, contiguous, K, viewmat, fw, exp_bounds, device):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, decay)
 
     def points():
-        base = lm.mean.reshape(-1) + ident @ basis_id
-        return (base[None] + frame @ basis_fr).reshape(T, -1, 3)
+        return posed_points(lm, ident, frame)
 
     for it in range(n_it):
         opt.zero_grad(set_to_none=True)
