@@ -22,31 +22,39 @@ import torch
 
 from .project import ALPHA_MAX, ALPHA_MIN, T_MIN
 
-#: pixel-Gaussian pairs evaluated at once (bounds the working memory to a few hundred MB)
-PAIR_BUDGET = 1 << 21
+#: pixel-Gaussian pairs evaluated at once: small enough for the working set to stay in cache
+PAIR_BUDGET = 1 << 18
 
 
 def tile_pixels(tiles: torch.Tensor, tiles_x: int, tiles_per_image: int, tile: int,
                 dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Pixel-centre coordinates ``(px, py)`` [T, tile*tile] of the global tile indices ``tiles`` [T]."""
+    ox, oy = tile_origins(tiles, tiles_x, tiles_per_image, tile, dtype)
+    u, v = tile_offsets(tile, tiles.device, dtype)
+    return ox[:, None] + u, oy[:, None] + v
+
+
+def tile_origins(tiles, tiles_x: int, tiles_per_image: int, tile: int, dtype):
+    """Top-left corner ``(ox, oy)`` [T] in pixels of the global tile indices ``tiles`` [T]."""
     t = tiles % tiles_per_image
-    j = torch.arange(tile * tile, device=tiles.device)
-    px = ((t % tiles_x) * tile)[:, None] + (j % tile)[None] + 0.5
-    py = ((t // tiles_x) * tile)[:, None] + (j // tile)[None] + 0.5
-    return px.to(dtype), py.to(dtype)
+    return ((t % tiles_x) * tile).to(dtype), ((t // tiles_x) * tile).to(dtype)
+
+
+def tile_offsets(tile: int, device, dtype):
+    """Pixel-centre offsets ``(u, v)`` [tile*tile] inside a tile (row-major), centres at +0.5."""
+    j = torch.arange(tile * tile, device=device)
+    return (j % tile).to(dtype) + 0.5, (j // tile).to(dtype) + 0.5
 
 
 def _alpha(xy, conic, opac, px, py):
-    """Per pixel-Gaussian ``(alpha, valid, vis, dx, dy)`` [T, P, K] for gathered chunks (xy [T, K, 2])."""
+    """Readable per pixel-Gaussian ``(alpha, valid)`` [T, P, K] for gathered lists (xy [T, K, 2])."""
     dx = xy[:, None, :, 0] - px[:, :, None]
     dy = xy[:, None, :, 1] - py[:, :, None]
     a, b, c = conic[:, None, :, 0], conic[:, None, :, 1], conic[:, None, :, 2]
     sigma = 0.5 * (a * dx * dx + c * dy * dy) + b * dx * dy
-    vis = torch.exp(-sigma)
-    raw = opac[:, None, :] * vis
-    alpha = raw.clamp_max(ALPHA_MAX)
+    alpha = (opac[:, None, :] * torch.exp(-sigma)).clamp_max(ALPHA_MAX)
     valid = (sigma >= 0) & (alpha >= ALPHA_MIN)
-    return alpha * valid, valid, vis, raw, dx, dy
+    return alpha * valid, valid
 
 
 def _exclusive_cumprod(x: torch.Tensor) -> torch.Tensor:
@@ -54,13 +62,155 @@ def _exclusive_cumprod(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.ones_like(cp[..., :1]), cp[..., :-1]], -1)
 
 
-def _groups(tiles: torch.Tensor, P: int, K: int):
-    size = max(1, PAIR_BUDGET // (P * K))
-    return tiles.split(size)
+# ---- fast path -------------------------------------------------------------------------------------
+# Boolean masks and short broadcast loops are slow on CPU, so the fast path works on contiguous float
+# tensors: per intersection it packs the exponent  log(opacity) - sigma  as a quadratic in the pixel's
+# offset (uc, vc) from its tile's centre, so one bmm  Phi [P, 6] @ coeff [6, K]  evaluates it for a
+# whole chunk; thresholds use F.threshold (x if x > t else 0) and masks stay 0/1 floats.
+# Packed row: [6 coefficients, a, b, c, opacity, ex, ey, f_0 .. f_{D-1}] with (ex, ey) the centre
+# relative to the tile centre; one extra dummy row (exponent -1e4, alpha 0) is what padded slots read.
+_A, _B, _C, _OP, _EX, _EY, _F = 6, 7, 8, 9, 10, 11, 12
 
 
-def _gather(idx, slot, xy, conic, opac, feat):
-    return xy[idx], conic[idx], opac[idx] * slot, feat[idx]
+def _features(tile: int, device, dtype) -> torch.Tensor:
+    """Phi [P, 6] = (uc^2, uc vc, vc^2, uc, vc, 1) for the pixel centres relative to the tile centre."""
+    u, v = tile_offsets(tile, device, dtype)
+    u, v = u - tile / 2, v - tile / 2
+    return torch.stack([u * u, u * v, v * v, u, v, torch.ones_like(u)], -1)
+
+
+def _pack(xy, conic, opac, feat, offsets, tiles_x, tiles_per_image, tile):
+    counts = offsets[1:] - offsets[:-1]
+    tiles = torch.repeat_interleave(torch.arange(counts.numel(), device=xy.device), counts)
+    ox, oy = tile_origins(tiles, tiles_x, tiles_per_image, tile, xy.dtype)
+    ex, ey = xy[:, 0] - ox - tile / 2, xy[:, 1] - oy - tile / 2
+    a, b, c = conic.unbind(-1)
+    coeff = [-0.5 * a, -b, -0.5 * c, a * ex + b * ey, b * ex + c * ey,
+             torch.log(opac) - (0.5 * a * ex * ex + b * ex * ey + 0.5 * c * ey * ey)]
+    rows = torch.cat([torch.stack(coeff + [a, b, c, opac, ex, ey], 1), feat], 1)
+    dummy = torch.zeros_like(rows[:1])
+    dummy[0, 5], dummy[0, _OP] = -1e4, 1.0
+    return torch.cat([rows, dummy]).contiguous()
+
+
+def _chunk_alpha(G, phi):
+    """``(alpha, raw)`` [T, P, K] for a gathered chunk G [T, K, 12+D]."""
+    raw = torch.bmm(phi.expand(G.shape[0], -1, -1), G[..., :6].transpose(1, 2)).exp_()
+    alpha = torch.nn.functional.threshold_(raw.clamp_max(ALPHA_MAX), _below(ALPHA_MIN, raw.dtype), 0.0)
+    return alpha, raw
+
+
+def _below(x: float, dtype) -> float:
+    """The largest value of ``dtype`` below ``x`` (so ``y > _below(x)`` means ``y >= x``)."""
+    t = torch.tensor(x, dtype=dtype)
+    return float(torch.nextafter(t, torch.zeros_like(t)))
+
+
+def _excl_T(one_minus, T):
+    """Transmittance before each entry [T, P, K], starting from T [T, P]."""
+    buf = torch.empty_like(one_minus)
+    buf[..., 0] = 1
+    buf[..., 1:] = one_minus[..., :-1]
+    return torch.cumprod(buf, -1, out=buf).mul_(T[:, :, None])
+
+
+def _chunk_index(start, count, c, K, ar, dummy):
+    idx = start[:, None] + c * K + ar
+    return torch.where(ar < (count - c * K)[:, None], idx, dummy)
+
+
+def _forward_group(packed, start, count, phi, K, D):
+    """Composite one group of tiles; returns accum [n, P, D], T [n, P], used [n, P] (entries consumed,
+    i.e. the position of the exclusive stop, or all entries)."""
+    n, P, dev, dt = start.numel(), phi.shape[0], packed.device, packed.dtype
+    ar, dummy = torch.arange(K, device=dev), packed.shape[0] - 1
+    ones_k = torch.ones(K, 1, dtype=dt, device=dev)
+    acc_o = torch.zeros(n, P, D, dtype=dt, device=dev)
+    T_o = torch.ones(n, P, dtype=dt, device=dev)
+    used_o = torch.zeros(n, P, dtype=dt, device=dev)
+    rows = torch.arange(n, device=dev)
+    acc, T, used = acc_o.clone(), T_o.clone(), used_o.clone()
+    live = torch.ones(n, P, dtype=dt, device=dev)                      # 0 once a pixel has stopped
+    c = 0
+    while rows.numel():
+        G = packed[_chunk_index(start, count, c, K, ar, dummy)]          # [Ta, K, 12+D]
+        alpha, _ = _chunk_alpha(G, phi)
+        one_minus = 1 - alpha
+        T_before = _excl_T(one_minus, T * live)
+        incl = torch.nn.functional.threshold_(one_minus.mul_(T_before), T_MIN, 0.0).ceil_()  # 1: composited
+        w = alpha.mul_(T_before).mul_(incl)
+        acc.baddbmm_(w, G[..., _F:])
+        T = T - (w @ ones_k)[..., 0]                 # sum of weights = drop in transmittance
+        used += (incl @ ones_k)[..., 0]
+        live = incl[..., -1]
+        c += 1
+        keep = (count > c * K) & (live.amax(-1) > 0)
+        n_keep = int(keep.sum())
+        if n_keep < 0.8 * keep.numel():        # compact lazily: finished tiles are inert (alpha = 0)
+            fin = rows[~keep]
+            acc_o[fin], T_o[fin], used_o[fin] = acc[~keep], T[~keep], used[~keep]
+            rows, acc, T, used, live = rows[keep], acc[keep], T[keep], used[keep], live[keep]
+            start, count = start[keep], count[keep]
+    return acc_o, T_o, used_o
+
+
+def _backward_group(packed, start, count, used, gC, total, tail, phi, K, D, grad):
+    """Write per-intersection gradients of one group of tiles into ``grad`` [I+1, 6+D]: columns
+    (mx, my, a, b, c, opacity, f_0 .. f_{D-1})."""
+    dev, dt = packed.device, packed.dtype
+    n, P = start.numel(), phi.shape[0]
+    ar, dummy = torch.arange(K, device=dev), packed.shape[0] - 1
+    phi_t = phi.T.contiguous()                                          # [6, P]
+    T = torch.ones(n, P, dtype=dt, device=dev)
+    run = torch.zeros(n, P, dtype=dt, device=dev)                       # g . prefix so far
+    clamp_possible = bool((packed[:-1, _OP] > ALPHA_MAX).any())
+    c = 0
+    while start.numel():
+        idx = _chunk_index(start, count, c, K, ar, dummy)
+        G = packed[idx]
+        alpha, raw = _chunk_alpha(G, phi)
+        pos = (ar + c * K).to(dt)
+        alpha.mul_((used[:, :, None] - pos).clamp_(0, 1))                # drop entries after the stop
+        one_minus = 1 - alpha
+        T_before = _excl_T(one_minus, T)
+        w = alpha * T_before                                            # [Ta, P, K]
+        gf = torch.bmm(gC, G[..., _F:].transpose(1, 2))                 # g . f_k
+        prefix = torch.cumsum(w * gf, -1).add_(run[:, :, None])
+        after = (total[:, :, None] - prefix).add_(tail[:, :, None]).div_(one_minus)
+        g_raw = T_before.mul_(gf).sub_(after).mul_(alpha.sign_())        # dL/dalpha where composited
+        if clamp_possible:                                              # alpha clamped: no gradient
+            g_raw.mul_((ALPHA_MAX - raw).sign_().clamp_min_(0))
+        nsig = g_raw.mul_(raw)                                          # -dL/dsigma
+        # moments sum_p nsig * (1, uc, vc, uc^2, uc vc, vc^2) give all sums over pixels
+        m = torch.bmm(phi_t.expand(G.shape[0], -1, -1), nsig)           # [Ta, 6, K]
+        m2u, muv, m2v, mu, mv, m0 = m.unbind(1)
+        ex, ey, a, b, cc = G[..., _EX], G[..., _EY], G[..., _A], G[..., _B], G[..., _C]
+        sx, sy = ex * m0 - mu, ey * m0 - mv                              # sum nsig dx, sum nsig dy
+        sxx = ex * ex * m0 - 2 * ex * mu + m2u
+        sxy = ex * ey * m0 - ex * mv - ey * mu + muv
+        syy = ey * ey * m0 - 2 * ey * mv + m2v
+        out = torch.stack([-(a * sx + b * sy), -(b * sx + cc * sy), -0.5 * sxx, -sxy, -0.5 * syy,
+                           m0 / G[..., _OP]], -1)
+        flat = idx.reshape(-1)
+        grad[flat, :6] = out.reshape(-1, 6)
+        grad[flat, 6:] = torch.bmm(w.transpose(1, 2), gC).reshape(-1, D)
+        T = T * one_minus.prod(-1)
+        run = prefix[..., -1]
+        c += 1
+        keep = count > c * K
+        n_keep = int(keep.sum())
+        if n_keep < 0.8 * keep.numel():        # compact lazily: finished tiles only see padding
+            if n_keep == 0:
+                break
+            start, count, used = start[keep], count[keep], used[keep]
+            T, run, gC, total, tail = T[keep], run[keep], gC[keep], total[keep], tail[keep]
+
+
+def _groups(counts: torch.Tensor, P: int, K: int):
+    """Non-empty tiles in groups of similar list length, each small enough for ``PAIR_BUDGET``."""
+    tiles = counts.nonzero().squeeze(1)
+    tiles = tiles[torch.argsort(counts[tiles], stable=True)]
+    return tiles.split(max(1, PAIR_BUDGET // (P * K)))
 
 
 class _Composite(torch.autograd.Function):
@@ -69,107 +219,43 @@ class _Composite(torch.autograd.Function):
         tiles_x, tiles_per_image, tile, K = geom
         P, D, n_tiles = tile * tile, feat.shape[1], offsets.numel() - 1
         dev, dt = xy.device, xy.dtype
+        packed = _pack(xy, conic, opac, feat, offsets, tiles_x, tiles_per_image, tile)
+        phi = _features(tile, dev, dt)
         accum = torch.zeros(n_tiles, P, D, dtype=dt, device=dev)
         T_out = torch.ones(n_tiles, P, dtype=dt, device=dev)
-        last = torch.full((n_tiles, P), -1, dtype=torch.long, device=dev)
+        used = torch.zeros(n_tiles, P, dtype=dt, device=dev)
         counts = offsets[1:] - offsets[:-1]
-        ar = torch.arange(K, device=dev)
-        for group in _groups(counts.nonzero().squeeze(1), P, K):
-            T = torch.ones(group.numel(), P, dtype=dt, device=dev)
-            done = torch.zeros(group.numel(), P, dtype=torch.bool, device=dev)
-            acc = torch.zeros(group.numel(), P, D, dtype=dt, device=dev)
-            lst = torch.full((group.numel(), P), -1, dtype=torch.long, device=dev)
-            rows = torch.arange(group.numel(), device=dev)         # rows of the group still active
-            px, py = tile_pixels(group, tiles_x, tiles_per_image, tile, dt)
-            c = 0
-            while rows.numel():
-                tl = group[rows]
-                idx = offsets[tl, None] + c * K + ar                # [Ta, K]
-                slot = idx < offsets[tl + 1, None]
-                idx = torch.where(slot, idx, offsets[tl, None])
-                g_xy, g_con, g_op, g_f = _gather(idx, slot, xy, conic, opac, feat)
-                alpha, valid, _, _, _, _ = _alpha(g_xy, g_con, g_op, px[rows], py[rows])
-                one_minus = 1 - alpha
-                T_before = T[rows, :, None] * _exclusive_cumprod(one_minus)
-                stop = valid & ~(T_before * one_minus > T_MIN)
-                incl = valid & ~stop & ~done[rows, :, None]
-                w = alpha * T_before * incl
-                acc[rows] += torch.bmm(w, g_f)
-                T[rows] = T[rows] * torch.where(incl, one_minus, torch.ones_like(one_minus)).prod(-1)
-                done[rows] |= stop.any(-1)
-                lst[rows] = torch.maximum(lst[rows], torch.where(incl, idx[:, None, :], -1).amax(-1))
-                c += 1
-                more = (offsets[tl + 1] - offsets[tl]) > c * K
-                rows = rows[more & ~done[rows].all(-1)]
-            accum[group], T_out[group], last[group] = acc, T, lst
-        ctx.save_for_backward(xy, conic, opac, feat, offsets, accum, T_out, last)
+        for group in _groups(counts, P, K):
+            accum[group], T_out[group], used[group] = _forward_group(
+                packed, offsets[group], counts[group], phi, K, D)
+        ctx.save_for_backward(packed, offsets, accum, T_out, used)
         ctx.geom = geom
-        ctx.mark_non_differentiable(last)
-        return accum, T_out, last
+        return accum, T_out
 
     @staticmethod
-    def backward(ctx, g_accum, g_T, _g_last):
-        xy, conic, opac, feat, offsets, accum, T_out, last = ctx.saved_tensors
+    def backward(ctx, g_accum, g_T):
+        packed, offsets, accum, T_out, used = ctx.saved_tensors
         tiles_x, tiles_per_image, tile, K = ctx.geom
-        P, D = tile * tile, feat.shape[1]
-        dev, dt = xy.device, xy.dtype
+        P, D = tile * tile, packed.shape[1] - _F
+        dev, dt = packed.device, packed.dtype
         g_accum = torch.zeros_like(accum) if g_accum is None else g_accum.contiguous()
         g_T = torch.zeros_like(T_out) if g_T is None else g_T
-        v_xy, v_conic = torch.zeros_like(xy), torch.zeros_like(conic)
-        v_opac, v_feat = torch.zeros_like(opac), torch.zeros_like(feat)
-        end = last.amax(-1) + 1                                     # one past each tile's last used entry
-        ar = torch.arange(K, device=dev)
-        for group in _groups((end > 0).nonzero().squeeze(1), P, K):
-            n = group.numel()
-            gC, gT_all = g_accum[group], g_T[group]                 # [n, P, D], [n, P]
-            total = (gC * accum[group]).sum(-1)                     # g . accum
-            tail = gT_all * T_out[group]                            # gT * T_final
-            lst = last[group]
-            T = torch.ones(n, P, dtype=dt, device=dev)
-            run = torch.zeros(n, P, dtype=dt, device=dev)            # g . prefix so far
-            rows = torch.arange(n, device=dev)
-            px, py = tile_pixels(group, tiles_x, tiles_per_image, tile, dt)
-            c = 0
-            while rows.numel():
-                tl = group[rows]
-                idx = offsets[tl, None] + c * K + ar
-                slot = idx < end[tl, None]
-                idx = torch.where(slot, idx, offsets[tl, None])
-                g_xy, g_con, g_op, g_f = _gather(idx, slot, xy, conic, opac, feat)
-                alpha, valid, vis, raw, dx, dy = _alpha(g_xy, g_con, g_op, px[rows], py[rows])
-                incl = valid & (idx[:, None, :] <= lst[rows, :, None])
-                alpha = alpha * incl
-                one_minus = 1 - alpha
-                T_before = T[rows, :, None] * _exclusive_cumprod(one_minus)
-                w = alpha * T_before                                # [Ta, P, K]
-                g = gC[rows]
-                gf = torch.bmm(g, g_f.transpose(1, 2))              # g . f_k  [Ta, P, K]
-                prefix = run[rows, :, None] + torch.cumsum(w * gf, -1)
-                after = total[rows, :, None] - prefix
-                g_alpha = incl * (T_before * gf - (after + tail[rows, :, None]) / one_minus)
-                g_raw = g_alpha * (raw <= ALPHA_MAX)
-                g_sig = -g_raw * raw
-                sel = idx[slot]
-                v_opac[sel] = (g_raw * vis).sum(1)[slot]
-                v_conic[sel] = torch.stack([(g_sig * 0.5 * dx * dx).sum(1), (g_sig * dx * dy).sum(1),
-                                            (g_sig * 0.5 * dy * dy).sum(1)], -1)[slot]
-                a, b, cc = g_con[:, None, :, 0], g_con[:, None, :, 1], g_con[:, None, :, 2]
-                v_xy[sel] = torch.stack([(g_sig * (a * dx + b * dy)).sum(1),
-                                         (g_sig * (b * dx + cc * dy)).sum(1)], -1)[slot]
-                v_feat[sel] = torch.bmm(w.transpose(1, 2), g)[slot]
-                T[rows] = T[rows] * one_minus.prod(-1)
-                run[rows] = prefix[..., -1]
-                c += 1
-                rows = rows[(end[tl] - offsets[tl]) > c * K]
-        return v_xy, v_conic, v_opac, v_feat, None, None
+        phi = _features(tile, dev, dt)
+        grad = torch.zeros(packed.shape[0], 6 + D, dtype=dt, device=dev)
+        span = torch.minimum(used.amax(-1).long(), offsets[1:] - offsets[:-1])  # entries any pixel used
+        for group in _groups(span, P, K):
+            gC = g_accum[group]
+            _backward_group(packed, offsets[group], span[group], used[group], gC,
+                            (gC * accum[group]).sum(-1), g_T[group] * T_out[group], phi, K, D, grad)
+        grad = grad[:-1]
+        return grad[:, :2], grad[:, 2:5], grad[:, 5], grad[:, 6:], None, None
 
 
 def composite(xy, conic, opac, feat, offsets, tiles_x: int, tiles_per_image: int, tile: int = 16,
               chunk: int = 32):
     """Fast path. Per-intersection inputs (sorted by tile, then depth): xy [I, 2], conic [I, 3],
     opac [I], feat [I, D]; ``offsets`` [tiles + 1]. Returns accum [tiles, P, D], T [tiles, P]."""
-    accum, T, _ = _Composite.apply(xy, conic, opac, feat, offsets, (tiles_x, tiles_per_image, tile, chunk))
-    return accum, T
+    return _Composite.apply(xy, conic, opac, feat, offsets, (tiles_x, tiles_per_image, tile, chunk))
 
 
 def composite_autograd(xy, conic, opac, feat, offsets, tiles_x: int, tiles_per_image: int,
@@ -187,7 +273,7 @@ def composite_autograd(xy, conic, opac, feat, offsets, tiles_x: int, tiles_per_i
     slot = idx < offsets[tiles + 1, None]
     idx = torch.where(slot, idx, offsets[tiles, None])
     px, py = tile_pixels(tiles, tiles_x, tiles_per_image, tile, xy.dtype)
-    alpha, valid, _, _, _, _ = _alpha(xy[idx], conic[idx], opac[idx] * slot, px, py)
+    alpha, valid = _alpha(xy[idx], conic[idx], opac[idx] * slot, px, py)
     T_before = _exclusive_cumprod(1 - alpha)                               # [T, P, K]
     incl = valid & (T_before * (1 - alpha) > T_MIN)   # once T would drop to 1e-4 it stays there
     w = alpha * T_before * incl

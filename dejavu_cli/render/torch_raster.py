@@ -13,7 +13,9 @@ from .composite import composite, composite_autograd
 from .project import project_gaussians
 from .tiles import Bins, bin_tiles
 
-TILE = 16
+#: Tile edge of the torch path. Results do not depend on it (every pixel where alpha can reach 1/255 lies
+#: in the Gaussian's box), so it is a speed knob: 8 evaluates ~3x fewer pixel-Gaussian pairs than gsplat's 16.
+TILE = 8
 
 
 def untile(x: torch.Tensor, B: int, tiles_x: int, tiles_y: int, width: int, height: int,
@@ -26,7 +28,7 @@ def untile(x: torch.Tensor, B: int, tiles_x: int, tiles_y: int, width: int, heig
 
 def rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width: int, height: int,
               near: float = 0.01, far: float = 1e10, eps2d: float = 0.3, twin: bool = False,
-              chunk: int = 32, stats: dict | None = None):
+              chunk: int = 32, tile: int = TILE, stats: dict | None = None):
     """Render [B, N] Gaussians; returns ``(feat [B, H, W, D+1], alpha [B, H, W, 1])`` where the last
     feature channel is the alpha-weighted depth and nothing is composited over a background yet.
 
@@ -37,7 +39,7 @@ def rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width: int,
         torch.set_flush_denormal(True)
     B, N = means.shape[:2]
     proj = project_gaussians(means, quats, scales, opacities, viewmats, Ks, width, height, near, far, eps2d)
-    bins: Bins = bin_tiles(proj, width, height, TILE)
+    bins: Bins = bin_tiles(proj, width, height, tile)
     if stats is not None:
         stats["intersections"] = bins.n_isect
         stats["visible"] = int(proj.visible.sum())
@@ -45,11 +47,11 @@ def rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width: int,
     feat = torch.cat([colors, proj.depths[..., None]], -1).reshape(B * N, -1)
     args = (proj.means2d.reshape(B * N, 2)[ids], proj.conics.reshape(B * N, 3)[ids],
             opacities.reshape(B * N)[ids], feat[ids], bins.offsets, bins.tiles_x,
-            bins.tiles_x * bins.tiles_y, TILE)
+            bins.tiles_x * bins.tiles_y, tile)
     if twin:
         accum, T = composite_autograd(*args)
     else:
         accum, T = composite(*args, chunk=chunk)
-    out = untile(accum, B, bins.tiles_x, bins.tiles_y, width, height)
-    alpha = 1 - untile(T[..., None], B, bins.tiles_x, bins.tiles_y, width, height)
+    out = untile(accum, B, bins.tiles_x, bins.tiles_y, width, height, tile)
+    alpha = 1 - untile(T[..., None], B, bins.tiles_x, bins.tiles_y, width, height, tile)
     return out, alpha
