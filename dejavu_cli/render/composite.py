@@ -88,7 +88,7 @@ def _pack(xy, conic, opac, feat, offsets, tiles_x, tiles_per_image, tile):
     coeff = [-0.5 * a, -b, -0.5 * c, a * ex + b * ey, b * ex + c * ey,
              torch.log(opac) - (0.5 * a * ex * ex + b * ex * ey + 0.5 * c * ey * ey)]
     rows = torch.cat([torch.stack(coeff + [a, b, c, opac, ex, ey], 1), feat], 1)
-    dummy = torch.zeros_like(rows[:1])
+    dummy = rows.new_zeros(1, rows.shape[1])
     dummy[0, 5], dummy[0, _OP] = -1e4, 1.0
     return torch.cat([rows, dummy]).contiguous()
 
