@@ -48,13 +48,14 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     ap.add_argument("--chunk", type=int, default=0, help="compositing chunk (torch backend; 0: default)")
+    ap.add_argument("--tile", type=int, default=0, help="tile edge (torch backend; 0: default)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     from dejavu_cli.render import composite
     from dejavu_cli.render.api import render
-    from dejavu_cli.render.torch_raster import rasterize
+    from dejavu_cli.render.torch_raster import TILE, rasterize
 
     dev = torch.device(args.device)
     scene = head_scene(args.n, args.batch, args.size, dev)
@@ -63,6 +64,8 @@ def main():
     kw = {}
     if args.chunk:
         kw["chunk"] = args.chunk
+    if args.tile:
+        kw["tile"] = args.tile
 
     def run(grad: bool):
         with torch.set_grad_enabled(grad):
@@ -91,13 +94,13 @@ def main():
 
     stats = {}
     with torch.no_grad():
-        rasterize(*scene[:5], *scene[5:], args.size, args.size, stats=stats)
+        rasterize(*scene[:5], *scene[5:], args.size, args.size, stats=stats, **kw)
     t_fwd, t_both = timed(False), timed(True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {dev}"
           + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""))
     print(f"scene: n={args.n} batch={args.batch} size={args.size} backend={args.backend} "
-          f"chunk={args.chunk or 32} pair_budget={composite.PAIR_BUDGET}")
+          f"chunk={args.chunk or 32} tile={args.tile or TILE} pair_budget={composite.PAIR_BUDGET}")
     print(f"visible={stats['visible']} intersections={stats['intersections']}")
     print(f"fwd_s={t_fwd:.3f} fwd_bwd_s={t_both:.3f} (best of {args.repeat})")
     print(f"peak_rss_mb={peak_rss_mb():.0f}"
