@@ -185,7 +185,7 @@ def test_gaussians_behind_the_camera_are_culled_with_zero_gradient():
     (lambda s: s.__setitem__(1, s[1][:, :-1]), "quats"),
     (lambda s: s.__setitem__(3, s[3][..., None]), "opacities"),
     (lambda s: s.__setitem__(5, s[5][:1]), "viewmats"),
-    (lambda s: s.__setitem__(6, s[6].float()), "Ks"),
+    (lambda s: s.__setitem__(6, s[6].long()), "Ks"),
 ])
 def test_wrong_inputs_raise_clear_errors(bad, msg):
     s = scene(N=4)
@@ -193,6 +193,13 @@ def test_wrong_inputs_raise_clear_errors(bad, msg):
     with pytest.raises(ValueError, match=msg) as e:
         render(*s, 23, 17, backend="torch")
     assert isinstance(e.value, DejavuError) and "\n" not in str(e.value)
+
+
+def test_float64_cameras_with_float32_gaussians():
+    s = [t.float() for t in scene(seed=8)]
+    a = render(*s[:5], s[5].double(), s[6].double(), 23, 17, backend="torch")
+    b = render(*s, 23, 17, backend="torch")
+    assert a.rgb.dtype == torch.float32 and torch.equal(a.rgb, b.rgb)
 
 
 def test_bad_background_size_and_backend():

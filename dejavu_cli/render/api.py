@@ -47,10 +47,12 @@ def _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
         if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
             got = list(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
             raise RenderInputError(f"{name} must be {list(shape)} to match means {list(means.shape)}, got {got}")
-        if t.device != means.device or t.dtype != means.dtype:
-            raise RenderInputError(f"{name} is {t.dtype} on {t.device}, means is {means.dtype} on {means.device}")
+        if t.device != means.device:
+            raise RenderInputError(f"{name} is on {t.device} but means is on {means.device}")
+        if not t.is_floating_point():
+            raise RenderInputError(f"{name} must be a floating-point tensor, got {t.dtype}")
     if not means.is_floating_point():
-        raise RenderInputError(f"render needs floating-point tensors, got {means.dtype}")
+        raise RenderInputError(f"means must be a floating-point tensor, got {means.dtype}")
     if int(width) <= 0 or int(height) <= 0:
         raise RenderInputError(f"image size must be positive, got {width}x{height}")
     if background is not None and (background.dim() not in (1, 2) or background.shape[-1] != 3
@@ -69,6 +71,9 @@ def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, he
     _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height, background)
     width, height = int(width), int(height)
     B = means.shape[0]
+    # everything in the Gaussians' dtype (cameras often arrive as float64 from numpy)
+    quats, scales, opacities, colors, viewmats, Ks = (t.to(means.dtype) for t in
+                                                      (quats, scales, opacities, colors, viewmats, Ks))
     if background is None:
         background = torch.ones(3, dtype=means.dtype, device=means.device)
     background = background.to(means).expand(B, 3)
