@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from dejavu_cli.avatar.gaussians import (SH_C0, blend_weights, compose_maps, maps_to_gaussians, quat_from_rotvec,
-                                         quat_multiply)
+from dejavu_cli.avatar.gaussians import SH_C0, blend_weights, compose_maps, maps_to_gaussians
 from dejavu_cli.head.pose import axis_angle_to_matrix
+from dejavu_cli.head.pose import quat_mul as quat_multiply
+from dejavu_cli.head.pose import rotvec_to_quat as quat_from_rotvec
 from dejavu_cli.uv.layout import build_layout
 from dejavu_cli.uv.maps import init_maps
 

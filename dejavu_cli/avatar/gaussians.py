@@ -8,28 +8,10 @@ from __future__ import annotations
 
 import torch
 
+from dejavu_cli.head.pose import quat_mul, rotvec_to_quat
 from dejavu_cli.uv.maps import COLOR, OPACITY, POS, ROT, SCALE
 
 SH_C0 = 0.28209479177387814
-
-
-def quat_from_rotvec(rotvec: torch.Tensor) -> torch.Tensor:
-    """Unit quaternion (w, x, y, z) [..., 4] of axis-angle ``rotvec`` [..., 3]; smooth at 0."""
-    theta2 = (rotvec * rotvec).sum(-1, keepdim=True)
-    theta = torch.sqrt(theta2 + 1e-16)
-    small = theta2 < 1e-8
-    half_sinc = torch.where(small, 0.5 - theta2 / 48, torch.sin(theta / 2) / theta)
-    return torch.cat([torch.cos(theta / 2), half_sinc * rotvec], -1)
-
-
-def quat_multiply(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Hamilton product ``a * b`` of (w, x, y, z) quaternions [..., 4] (broadcasting)."""
-    aw, ax, ay, az = a.unbind(-1)
-    bw, bx, by, bz = b.unbind(-1)
-    return torch.stack([aw * bw - ax * bx - ay * by - az * bz,
-                        aw * bx + ax * bw + ay * bz - az * by,
-                        aw * by - ax * bz + ay * bw + az * bx,
-                        aw * bz + ax * by - ay * bx + az * bw], -1)
 
 
 def blend_weights(expression: torch.Tensor, drivers: torch.Tensor) -> torch.Tensor:
@@ -74,7 +56,7 @@ def activate(raw: dict[str, torch.Tensor], rotvec: torch.Tensor | None = None,
     if rotvec is not None:
         R = axis_angle_to_matrix(rotvec)                                      # [B, 3, 3]
         means = means @ R.transpose(-1, -2)
-        quats = quat_multiply(quat_from_rotvec(rotvec)[:, None, :], quats)
+        quats = quat_mul(rotvec_to_quat(rotvec)[:, None, :], quats)
     if transl is not None:
         means = means + transl[:, None, :]
     return {"means": means, "quats": quats, "scales": torch.exp(raw["log_scales"]),

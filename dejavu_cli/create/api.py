@@ -27,7 +27,7 @@ def create_from_video(video, output, cfg: CreateConfig, track_file=None, resume:
     t0 = time.perf_counter()
     if track_file:
         from dejavu_cli.track.file import load_track
-        from dejavu_cli.track.pipeline import sha256_file
+        from dejavu_cli.io.download import sha256_file
 
         track = load_track(track_file)
         if sha256_file(video) != track.video_sha256:

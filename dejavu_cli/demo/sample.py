@@ -8,12 +8,12 @@ that clip into ``$DEJAVU_HOME/samples/``, checks the clip's own hash and deletes
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io import download
 from dejavu_cli.io.atomic import atomic_path
 
 
@@ -40,18 +40,8 @@ PEXELS_CLIP = SampleSpec(
 )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _download(url: str, dest: Path, sha256: str) -> Path:
     """Fetch ``url`` to ``dest`` through the project's hash-checked, atomic download helper."""
-    from dejavu_cli.io import download
-
     return Path(download.download(url, dest, sha256=sha256))
 
 
@@ -67,7 +57,7 @@ def extract_member(archive: Path, spec: SampleSpec, dest: Path) -> Path:
                 with zf.open(info) as src, open(tmp, "wb") as out:
                     for block in iter(lambda: src.read(1 << 20), b""):
                         out.write(block)
-                got = _sha256(tmp)
+                got = download.sha256_file(tmp)
                 if got != spec.member_sha256:
                     raise DejavuError(f"{spec.member} in {archive.name} has sha256 {got}, expected "
                                       f"{spec.member_sha256}; refused")
@@ -84,7 +74,7 @@ def ensure_sample(spec: SampleSpec = PEXELS_CLIP, folder: Path | None = None, lo
         folder = home_subdir("samples")
     folder.mkdir(parents=True, exist_ok=True)
     clip = folder / spec.name
-    if clip.exists() and _sha256(clip) == spec.member_sha256:
+    if clip.exists() and download.sha256_file(clip) == spec.member_sha256:
         return clip
     archive = folder / Path(spec.url.split("?")[0]).name
     log(f"downloading the sample clip once ({spec.credit})")

@@ -24,3 +24,44 @@ def apply_rigid(vertices: torch.Tensor, rotvec: torch.Tensor, translation: torch
     """World-space vertices ``R(rotvec) @ v + t``.  vertices [B, V, 3], rotvec [B, 3], translation [B, 3]."""
     R = axis_angle_to_matrix(rotvec)
     return vertices @ R.transpose(-1, -2) + translation[:, None, :]
+
+
+# Quaternions are (w, x, y, z) (docs/conventions.md#gaussians).
+
+def rotvec_to_quat(rotvec: torch.Tensor) -> torch.Tensor:
+    """Axis-angle ``[..., 3]`` -> unit quaternion ``[..., 4]`` (w, x, y, z); smooth at 0."""
+    theta2 = (rotvec * rotvec).sum(-1, keepdim=True)
+    theta = torch.sqrt(theta2 + 1e-24)
+    small = theta2 < 1e-8
+    # sin(theta/2)/theta with its Taylor expansion near 0
+    s = torch.where(small, 0.5 - theta2 / 48, torch.sin(theta / 2) / theta)
+    w = torch.where(small, 1 - theta2 / 8, torch.cos(theta / 2))
+    return torch.cat([w, s * rotvec], -1)
+
+
+def quat_to_rotvec(quat: torch.Tensor) -> torch.Tensor:
+    """Quaternion ``[..., 4]`` (w, x, y, z, any norm) -> axis-angle ``[..., 3]`` with angle in [0, pi]."""
+    quat = quat / quat.norm(dim=-1, keepdim=True)
+    quat = torch.where(quat[..., :1] < 0, -quat, quat)
+    w, xyz = quat[..., :1], quat[..., 1:]
+    n2 = (xyz * xyz).sum(-1, keepdim=True)
+    n = torch.sqrt(n2 + 1e-24)
+    small = n2 < 1e-8
+    angle = 2 * torch.atan2(n, w)
+    # angle / sin(angle/2) -> 2 / w (1 + n^2 / 6 ...) near 0
+    k = torch.where(small, 2 / w * (1 + n2 / (6 * w * w)), angle / n)
+    return k * xyz
+
+
+def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Hamilton product ``a * b`` of quaternions ``[..., 4]`` (rotation b first, then a)."""
+    aw, ax, ay, az = a.unbind(-1)
+    bw, bx, by, bz = b.unbind(-1)
+    return torch.stack([aw * bw - ax * bx - ay * by - az * bz,
+                        aw * bx + ax * bw + ay * bz - az * by,
+                        aw * by - ax * bz + ay * bw + az * bx,
+                        aw * bz + ax * by - ay * bx + az * bw], -1)
+
+
+def quat_conj(q: torch.Tensor) -> torch.Tensor:
+    return torch.cat([q[..., :1], -q[..., 1:]], -1)

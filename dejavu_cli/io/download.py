@@ -19,6 +19,15 @@ from dejavu_cli.io.atomic import atomic_path
 CHUNK = 1 << 20
 
 
+def sha256_file(path: str | os.PathLike, chunk: int = CHUNK) -> str:
+    """Hex sha256 of a file's content, read in chunks (videos and checkpoints can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
 def download(url: str, dest: str | os.PathLike, sha256: str | None = None, timeout: float = 60.0,
              progress: bool = True, what: str | None = None) -> Path:
     """Fetch ``url`` into ``dest`` (atomically); return ``dest``.

@@ -16,11 +16,11 @@ Unless ``HF_HUB_DISABLE_TELEMETRY`` is set, we switch the client's telemetry off
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.download import sha256_file
 
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
@@ -41,14 +41,6 @@ def hub_cache_dir() -> Path:
         return Path(os.environ["HF_HOME"]).expanduser() / "hub"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "huggingface" / "hub"
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _discard(path: Path) -> None:

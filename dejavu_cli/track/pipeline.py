@@ -7,7 +7,6 @@ frame and segments the person. Every later stage reproduces the crops with :func
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -15,16 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.download import sha256_file
 from dejavu_cli.track.config import TrackConfig
 from dejavu_cli.track.file import TrackResult, load_track, save_track
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _contiguous(rows: np.ndarray) -> np.ndarray:
