@@ -21,13 +21,21 @@ def test_split_frames_skips_faceless_and_holds_out_last_tenth():
         targets.split_frames(np.array([True, False]))
 
 
-def test_silhouette_fills_triangle_like_reference():
-    pix = np.array([[2.0, 2.0], [14.0, 2.0], [2.0, 14.0]])
-    sil = targets.silhouette(pix, np.array([[0, 1, 2]]), 16)
-    yy, xx = np.mgrid[0:16, 0:16] + 0.5
-    inside = (xx >= 2) & (yy >= 2) & (xx + yy <= 16)
-    assert (sil != inside).sum() <= 16  # only boundary pixels may differ (rasterization rule)
-    assert sil[5, 5] and not sil[14, 14]
+def test_silhouette_is_the_union_of_a_dense_mesh():
+    """A 3 px grid mesh over [4, 28]^2 plus the same triangles again (overlap, as front and back faces):
+    the silhouette is the square (boundary pixels may differ), overlaps never cancel."""
+    g = np.linspace(4, 28, 9)
+    xx, yy = np.meshgrid(g, g)
+    pix = np.stack([xx.ravel(), yy.ravel()], -1)[None]                      # [1, 81, 2]
+    k = np.arange(81).reshape(9, 9)[:-1, :-1].ravel()
+    tris = np.concatenate([np.stack([k, k + 1, k + 10], 1), np.stack([k, k + 10, k + 9], 1)])
+    sil = targets.silhouette(pix, np.concatenate([tris, tris[:, ::-1]]), 32)
+    centres = np.arange(32) + 0.5
+    inside = (centres[:, None] > 4) & (centres[:, None] < 28) & (centres[None] > 4) & (centres[None] < 28)
+    core = (centres[:, None] > 5) & (centres[:, None] < 27) & (centres[None] > 5) & (centres[None] < 27)
+    assert sil.shape == (1, 32, 32)
+    assert sil[0][core].all()                   # the interior is filled (only the 1 px rim may differ)
+    assert (sil[0] & ~inside).sum() <= 2 * 26  # at most the rim row/column at x, y = 28
 
 
 def test_jaw_keep_mask_cuts_below_the_head_line():

@@ -31,6 +31,7 @@ def create(
     seed: int = typer.Option(0, "--seed", help=help_of(_C, "seed")),
     checkpoint: str = typer.Option("", "--checkpoint", help=help_of(_C, "checkpoint")),
     colour_init: bool = typer.Option(True, "--colour-init/--no-colour-init", help=help_of(_C, "colour_init")),
+    scale_init: str = typer.Option("auto", "--scale-init", help=help_of(_C, "scale_init")),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Personalize an avatar from a video: track (or reuse --track), then optimize the UV Gaussian map in two
@@ -43,9 +44,15 @@ def create(
     from dejavu_cli.create.config import preset_config
 
     cfg = preset_config(preset, head=head, steps=steps, resolution=resolution, uv_size=uv_size, batch=batch,
-                        device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init)
-    _, rep, paths = create_from_video(video, out, cfg, track_file=track, resume=resume, progress=not quiet,
-                                      log=typer.echo)
+                        device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init,
+                        scale_init=scale_init)
+    try:
+        _, rep, paths = create_from_video(video, out, cfg, track_file=track, resume=resume, progress=not quiet,
+                                          log=typer.echo)
+    except KeyboardInterrupt as exc:  # the library wrote a checkpoint; say where before the CLI exits 130
+        if str(exc):
+            typer.echo(str(exc), err=True)
+        raise
     lp = "n/a" if rep["lpips"] is None else f"{rep['lpips']:.3f}"
     typer.echo(f"held-out ({rep['heldout_frames']} frames): PSNR {rep['psnr']:.2f} dB, SSIM {rep['ssim']:.3f}, "
                f"LPIPS {lp}; {rep['gaussians']} Gaussians; {rep['seconds_total']:.0f} s on {rep['device']}")

@@ -23,7 +23,7 @@ class CreateConfig:
     steps: int = knob(300, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).")
     stage1_fraction: float = knob(0.3, "Fraction of the steps spent in stage 1 (global UV rectification).")
     resolution: int = knob(128, "Training render resolution (square, pixels).")
-    uv_size: int = knob(96, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).")
+    uv_size: int = knob(128, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).")
     batch: int = knob(4, "Frames per optimization step (one renderer call per step).")
     n_blend: int = knob(10, "Number D of expression-aware blendmaps (paper: 10).")
     lr: float = knob(0.05, "Adam learning rate (paper: 0.05).")
@@ -53,9 +53,9 @@ def preset_config(name: str, **overrides) -> CreateConfig:
     if name not in PRESETS:
         raise DejavuError(f"unknown preset {name!r} (choose one of: {', '.join(PRESETS)})")
     if name == "paper":
-        from dejavu_cli.uv import layout as _layout  # the UV engineer's default S for the head
+        from dejavu_cli.uv.layout import default_uv_size  # the head's default S (FLAME 320 as the paper)
 
-        uv = int(getattr(_layout, "DEFAULT_UV_SIZE", 320))
+        uv = default_uv_size(overrides.get("head") or "ict")
         base = CreateConfig(preset="paper", steps=800, resolution=512, uv_size=uv, batch=8)
     else:
         base = CreateConfig(preset="fast")

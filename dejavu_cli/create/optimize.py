@@ -25,6 +25,7 @@ from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.problem import Problem, render_batch
 
 LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale")
+HISTORY_KEYS = ("step",) + LOSS_KEYS + ("seconds",)
 
 
 @dataclass
@@ -36,7 +37,7 @@ class TrainState:
     step: int = 0
     generator: torch.Generator | None = None
     adam: dict = field(default_factory=dict)       # arrays of the current stage's optimizer
-    history: dict = field(default_factory=lambda: {k: [] for k in ("step",) + LOSS_KEYS})
+    history: dict = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     seconds: list = field(default_factory=lambda: [0.0, 0.0])  # stage 1, stage 2
 
 
@@ -137,7 +138,9 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
                     group["lr"] = stages.learning_rate(local, cfg.lr, cfg.lr_decay, cfg.lr_every)
                 t0 = time.perf_counter()
                 terms = _one_step(problem, state, stage, opt, cfg, lpips_fn)
-                state.seconds[stage - 1] += time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                state.seconds[stage - 1] += dt
+                state.history["seconds"].append(dt)
                 state.adam = adam_state_arrays(opt)
                 state.step += 1
                 state.history["step"].append(state.step)

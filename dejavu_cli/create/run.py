@@ -40,11 +40,13 @@ def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: Creat
     from dejavu_cli.track.segment import unpack_masks
 
     S, R = int(track.size), cfg.resolution
+    m = min(int(track.mask_size), R)  # masks at the person mask's or the training resolution, whichever is lower
     f = torch.as_tensor(frames)
     t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32)  # noqa: E731
     keep = tg.head_keep_masks(head, t(track.identity), t(track.expression)[f], t(track.jaw)[f], t(track.eyes)[f],
-                              t(track.rotvec)[f], t(track.translation)[f], t(track.viewmat), t(track.K), S)
-    person = unpack_masks(track.masks[frames], int(track.mask_size), S)
+                              t(track.rotvec)[f], t(track.translation)[f], t(track.viewmat), t(track.K), S,
+                              mask_size=m)
+    person = unpack_masks(track.masks[frames], int(track.mask_size), m)
     out = np.full((track.T, R, R, 3), 255, np.uint8)
     imgs = tg.compose_targets(crops, keep & person, R)
     out[frames] = (imgs * 255 + 0.5).astype(np.uint8)
