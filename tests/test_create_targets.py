@@ -55,7 +55,9 @@ def test_compose_targets_whitens_and_resizes():
     keep[:, :2] = True                     # top half kept (mask at half resolution)
     out = targets.compose_targets(crops, keep, 4)
     assert out.shape == (2, 4, 4, 3) and out.dtype == np.float32
-    assert np.allclose(out[:, :2], 0) and np.allclose(out[:, 2:], 1)
+    assert np.allclose(out[:, 0], 0) and np.allclose(out[:, 3], 1)        # far from the edge: exact
+    assert (out[:, 1:3] > 0).any() and (out[:, 1:3] < 1).all()              # a soft edge, not a stair
+    assert np.all(np.diff(out[0, :, 0, 0]) >= 0)                            # monotone across the edge
 
 
 def test_scale_intrinsics_maps_pixel_centres():

@@ -44,7 +44,7 @@ class CreateConfig:
     device: str = knob("auto", "Device: auto (cuda when available), cpu or cuda.")
     seed: int = knob(0, "Random seed (same seed on CPU -> identical maps).")
     eval_every: int = knob(0, "Evaluate held-out PSNR every N steps for the loss curve (0: only at the end).")
-    max_eval_frames: int = knob(16, "At most this many held-out frames are rendered for the metrics.")
+    max_eval_frames: int = knob(100, "At most this many held-out frames (evenly spaced) are rendered for the metrics.")
     threads: int = knob(0, "torch CPU threads (0: leave torch's default).")
 
 

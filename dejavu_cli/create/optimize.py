@@ -163,7 +163,12 @@ def _stage_optimizer(state: TrainState, stage: int, cfg: CreateConfig) -> torch.
     else:
         if state.blendmaps is None:
             state.blendmaps = stages.init_blendmaps(state.delta_global, cfg.n_blend)
-            state.adam = {}
+            a = state.adam
+            if "adam0_m" in a:  # continue stage 1's step size (stages.inherit_moments)
+                m, v = stages.inherit_moments(a["adam0_m"], a["adam0_v"], cfg.n_blend)
+                state.adam = {"adam0_m": m, "adam0_v": v, "adam0_t": a["adam0_t"]}
+            else:
+                state.adam = {}
         param = torch.nn.Parameter(state.blendmaps.detach().clone())
         state.blendmaps = param
     opt = torch.optim.Adam([param], lr=cfg.lr)

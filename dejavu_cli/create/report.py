@@ -7,6 +7,7 @@ held-out frames, ground truth beside render. Matplotlib runs with the Agg backen
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +43,13 @@ def _plain(x):
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def write_png(path: str | Path, history: dict[str, list], gt: np.ndarray | None, pred: np.ndarray | None,
+def write_png(path: str | os.PathLike, history: dict[str, list], gt: np.ndarray | None, pred: np.ndarray | None,
               title: str = "", max_frames: int = 4) -> Path:
-    """Loss curves + held-out frames.
+    """Loss curves + held-out frames (ground truth above render, cropped to the non-white content).
 
-    history: ``step`` [T] and loss series of the same length (``total``, ``l1``, ``ssim``, ...), optional
-    ``eval_step``/``eval_psnr``. gt, pred: held-out frames uint8 or float ``[F, H, W, 3]`` (or None).
+    history: ``step`` [T] and loss series of the same length (``total``, ``l1``, ``ssim``, ``pos``,
+    ``scale``: unweighted terms), optional ``stage_split``. gt, pred: held-out frames uint8 or float
+    ``[F, H, W, 3]`` (or None); ``max_frames`` evenly spaced ones are shown.
     """
     import matplotlib
 
@@ -55,36 +57,46 @@ def write_png(path: str | Path, history: dict[str, list], gt: np.ndarray | None,
     import matplotlib.pyplot as plt
 
     n = 0 if gt is None else min(max_frames, len(gt))
-    fig = plt.figure(figsize=(max(8, 2.2 * max(n, 1) * 2 / 2 + 2), 4.2 + (2.6 if n else 0)), dpi=100)
-    grid = fig.add_gridspec(2 if n else 1, max(2 * n, 2), height_ratios=[1.0, 1.0] if n else [1.0])
+    fig = plt.figure(figsize=(11, 4 + (5.6 if n else 0)), dpi=100)
+    grid = fig.add_gridspec(3 if n else 1, max(n, 1), height_ratios=[1.0, 1.1, 1.1] if n else [1.0])
     ax = fig.add_subplot(grid[0, :])
     steps = np.asarray(history.get("step", []))
     for key in ("total", "l1", "ssim", "pos", "scale"):
         if key in history and len(history[key]) == len(steps) and len(steps):
-            ax.plot(steps, history[key], label=key, lw=1)
+            ax.plot(steps, history[key], label=key if key == "total" else f"{key} (unweighted)", lw=1)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     if history.get("stage_split"):
-        ax.axvline(history["stage_split"], color="grey", ls="--", lw=0.8)
-    ax.legend(loc="upper left", fontsize=8)
-    if history.get("eval_step"):
-        ax2 = ax.twinx()
-        ax2.plot(history["eval_step"], history["eval_psnr"], "k.-", label="held-out PSNR")
-        ax2.set_ylabel("held-out PSNR (dB)")
-        ax2.legend(loc="upper right", fontsize=8)
+        ax.axvline(history["stage_split"], color="grey", ls="--", lw=0.8, label="stage 1 | stage 2")
+    ax.legend(loc="upper right", fontsize=7, ncol=3)
     ax.set_title(title, fontsize=9)
-    for i in range(n):
-        for j, (img, name) in enumerate(((gt[i], "ground truth"), (pred[i], "render"))):
-            a = fig.add_subplot(grid[1, 2 * i + j])
-            a.imshow(_to_uint8(img))
-            a.set_title(f"held-out {i}: {name}", fontsize=7)
-            a.axis("off")
+    if n:
+        pick = np.linspace(0, len(gt) - 1, n).round().astype(int)
+        g, p = _to_uint8(np.asarray(gt)[pick]), _to_uint8(np.asarray(pred)[pick])
+        r0, r1, c0, c1 = _content_box(np.concatenate([g, p]))
+        for i in range(n):
+            for row, (img, name) in enumerate(((g[i], "ground truth"), (p[i], "render")), start=1):
+                a = fig.add_subplot(grid[row, i])
+                a.imshow(img[r0:r1, c0:c1], interpolation="nearest")
+                a.set_title(f"held-out {pick[i]}: {name}", fontsize=8)
+                a.axis("off")
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return Path(path)
+
+
+def _content_box(imgs: np.ndarray, margin: int = 2) -> tuple[int, int, int, int]:
+    """Rows/cols (r0, r1, c0, c1) holding every non-white pixel of uint8 images [F, H, W, 3]."""
+    ink = (imgs < 250).any(-1).any(0)
+    H, W = ink.shape
+    if not ink.any():
+        return 0, H, 0, W
+    rows, cols = np.where(ink.any(1))[0], np.where(ink.any(0))[0]
+    return (max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, H), max(cols[0] - margin, 0),
+            min(cols[-1] + 1 + margin, W))
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:

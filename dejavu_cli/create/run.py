@@ -46,7 +46,10 @@ def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: Creat
     keep = tg.head_keep_masks(head, t(track.identity), t(track.expression)[f], t(track.jaw)[f], t(track.eyes)[f],
                               t(track.rotvec)[f], t(track.translation)[f], t(track.viewmat), t(track.K), S,
                               mask_size=m)
-    person = unpack_masks(track.masks[frames], int(track.mask_size), m)
+    M = int(track.mask_size)
+    if m != M:  # the head cut at the lower resolution, the person mask at its own
+        keep = keep[:, (np.arange(M) * m) // M][:, :, (np.arange(M) * m) // M]
+    person = unpack_masks(track.masks[frames], M)
     out = np.full((track.T, R, R, 3), 255, np.uint8)
     imgs = tg.compose_targets(crops, keep & person, R)
     out[frames] = (imgs * 255 + 0.5).astype(np.uint8)
@@ -193,10 +196,12 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
 
     idx = eval_indices(problem.held, cfg.max_eval_frames)
     metrics, renders, gts = evaluate(problem, state, idx, cfg.batch, lpips_fn)
+    fit, _, _ = evaluate(problem, state, eval_indices(problem.train, 16), cfg.batch)
     avatar = make_avatar(problem, state, track, cfg, info["u_init"])
     s1, s2 = stage_steps(cfg)
     report = {
         "psnr": metrics["psnr"], "ssim": metrics["ssim"], "lpips": metrics["lpips"],
+        "psnr_train": fit["psnr"],
         "lpips_note": None if lpips_fn is not None else "LPIPS unavailable (lpips needs torchvision); loss skipped",
         "heldout_frames": int(len(problem.held)), "eval_frames": int(len(idx)), "train_frames": int(len(problem.train)),
         "seconds_total": time.perf_counter() - t_start, "seconds_stage1": state.seconds[0],

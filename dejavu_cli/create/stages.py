@@ -43,6 +43,18 @@ def init_blendmaps(delta_global: torch.Tensor, n_blend: int) -> torch.Tensor:
     return delta_global.detach()[None].repeat(n_blend, 1, 1).clone()
 
 
+def inherit_moments(exp_avg, exp_avg_sq, n_blend: int):
+    """Stage-2 Adam moments [D, N, C] from stage 1's [N, C] (numpy or torch).
+
+    A blendmap's gradient is ``w_d * g`` with ``w_d`` about ``1 / D``, so ``m / D`` and ``v / D^2`` make
+    stage 2's first steps continue stage 1's normalized step instead of a fresh Adam's full-``lr`` jolt
+    on every texel (not in the paper or the official code; docs/create.md).
+    """
+    if isinstance(exp_avg, torch.Tensor):
+        return (exp_avg / n_blend)[None].repeat(n_blend, 1, 1), (exp_avg_sq / n_blend ** 2)[None].repeat(n_blend, 1, 1)
+    return (exp_avg / n_blend)[None].repeat(n_blend, 0), (exp_avg_sq / n_blend ** 2)[None].repeat(n_blend, 0)
+
+
 def frame_delta(stage: int, delta_global: torch.Tensor | None, blendmaps: torch.Tensor | None,
                 expression: torch.Tensor, drivers) -> torch.Tensor:
     """The delta each frame of a batch adds to ``U_init + mean_offsets``, in optimized units (positions in

@@ -124,19 +124,21 @@ def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, tr
 
 
 def compose_targets(crops: np.ndarray, keep: np.ndarray, resolution: int) -> np.ndarray:
-    """Float32 targets [T, R, R, 3] in [0, 1]: ``crops`` uint8 [T, S, S, 3] with ``~keep`` [T, S', S'] white.
+    """Float32 targets [T, R, R, 3] in [0, 1]: ``crops`` uint8 [T, S, S, 3] over white where ``keep``
+    [T, S', S'] (bool) is off.
 
-    The keep mask is resized to the crop (nearest) and softened by the area resampling to ``resolution``.
+    The mask is upsampled to the crop bilinearly (a soft edge instead of S'-pixel stairs) and the composite
+    area-resampled to ``resolution``.
     """
     import cv2
 
     T, S = crops.shape[:2]
     out = np.empty((T, resolution, resolution, 3), np.float32)
     for t in range(T):
-        k = keep[t].astype(np.uint8)
-        if k.shape[0] != S:
-            k = cv2.resize(k, (S, S), interpolation=cv2.INTER_NEAREST)
-        img = np.where(k[..., None] > 0, crops[t].astype(np.float32) / 255.0, 1.0).astype(np.float32)
+        a = keep[t].astype(np.float32)
+        if a.shape[0] != S:
+            a = cv2.resize(a, (S, S), interpolation=cv2.INTER_LINEAR)
+        img = crops[t].astype(np.float32) / 255.0 * a[..., None] + (1.0 - a[..., None])
         if S != resolution:
             img = cv2.resize(img, (resolution, resolution), interpolation=cv2.INTER_AREA)
         out[t] = img
