@@ -227,7 +227,7 @@ def write_outputs(output: Path, avatar, report: dict, state, renders, gts, split
     js, png = report_paths(output)
     hist = dict(state.history, stage_split=split)
     title = (f"{report['preset']}: held-out PSNR {report['psnr']:.2f} dB, SSIM {report['ssim']:.3f}, "
-             f"{report['gaussians']} Gaussians, {report['seconds_total']:.0f} s on {report['device']}")
+             f"{report['gaussians']} Gaussians, {report['seconds_total']:.0f} s on {report['device']} (tracking not included)")
     write_png(png, hist, gts, renders, title=title)
     report["seconds_total"] = float(report["seconds_total"])
     write_json(js, report)
