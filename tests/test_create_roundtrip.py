@@ -136,3 +136,16 @@ def test_cli_rejects_bad_options_and_missing_checkpoint(cli, tmp_path, capsys):
     assert "video not found" in capsys.readouterr().err
     assert cli("create", video, "-o", video) == 1
     assert "refusing to overwrite" in capsys.readouterr().err
+
+
+def test_cli_interrupt_exits_130_with_checkpoint_hint(cli, tmp_path, capsys, monkeypatch):
+    import dejavu_cli.create.api as api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("interrupted at step 3; checkpoint X.ckpt.npz (continue with --resume)")
+
+    monkeypatch.setattr(api, "create_from_video", interrupted)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"\x00")
+    assert cli("create", video, "-o", tmp_path / "a.npz") == 130
+    assert "--resume" in capsys.readouterr().err

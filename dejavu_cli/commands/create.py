@@ -49,10 +49,11 @@ def create(
     try:
         _, rep, paths = create_from_video(video, out, cfg, track_file=track, resume=resume, progress=not quiet,
                                           log=typer.echo)
-    except KeyboardInterrupt as exc:  # the library wrote a checkpoint; say where before the CLI exits 130
-        if str(exc):
-            typer.echo(str(exc), err=True)
-        raise
+    except KeyboardInterrupt as exc:  # the library wrote a checkpoint: say where, exit 130
+        # (click turns a KeyboardInterrupt into Abort/exit 0 under standalone_mode=False, so raise ours)
+        from dejavu_cli.errors import DejavuError
+
+        raise DejavuError(str(exc) or "interrupted", exit_code=130) from None
     lp = "n/a" if rep["lpips"] is None else f"{rep['lpips']:.3f}"
     typer.echo(f"held-out ({rep['heldout_frames']} frames): PSNR {rep['psnr']:.2f} dB, SSIM {rep['ssim']:.3f}, "
                f"LPIPS {lp}; {rep['gaussians']} Gaussians; {rep['seconds_total']:.0f} s on {rep['device']}")
