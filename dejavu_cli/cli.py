@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="dejavu", standalone_mode=False)
+        rc = command.main(args=argv, prog_name="dejavu", standalone_mode=False)
     except DejavuError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return int(getattr(exc, "exit_code", 2))
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def run() -> None:  # pragma: no cover - console script wrapper

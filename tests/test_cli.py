@@ -35,3 +35,22 @@ def test_unknown_option_is_one_line_error(capsys):
     assert code != 0
     err = capsys.readouterr().err
     assert "Traceback" not in err
+
+
+def test_exit_codes_propagate(monkeypatch):
+    import typer
+
+    from dejavu_cli import cli
+
+    def boom():
+        raise KeyboardInterrupt
+
+    def exit3():
+        raise typer.Exit(3)
+
+    app = typer.Typer()
+    app.command("boom")(boom)
+    app.command("exit3")(exit3)
+    monkeypatch.setattr(cli, "app", app)
+    assert cli.main(["boom"]) == 130
+    assert cli.main(["exit3"]) == 3
