@@ -65,26 +65,46 @@ def main() -> None:
     problem, info = build_problem(track, crops, video, cfg, device, progress=False)
     t_setup = time.perf_counter() - t0
     state = new_state(problem.u_base.shape[0], cfg, device)
-    for stage_start, label in ((0, "stage 1"), (stage_steps(cfg)[0], "stage 2")):
-        state.step = stage_start
-        warm = cfg.__class__(**{**cfg.__dict__, "steps": stage_start + 2})
-        optimize(problem, warm, state, progress=False)
-        timed = cfg.__class__(**{**cfg.__dict__, "steps": state.step + args.steps_measured})
+    n1, n2 = stage_steps(cfg)
+    per_step = {}
+    for label, start in (("stage 1", 0), ("stage 2", n1)):
+        # Run the real configuration (so the 3:7 split is the preset's) from the stage's first step and stop
+        # after 2 warm-up + N measured steps; the optimizer records each step's wall time.
+        state.step = start
+        stop_at = start + 2 + args.steps_measured
+
+        def hook(step, stop_at=stop_at):
+            if step >= stop_at:
+                raise _Stop
+
+        try:
+            optimize(problem, cfg, state, hook=hook, progress=False)
+        except _Stop:
+            pass
         _sync(device)
-        t = time.perf_counter()
-        optimize(problem, timed, state, progress=False)
-        _sync(device)
-        dt = (time.perf_counter() - t) / args.steps_measured
+        dt = sum(state.history["seconds"][-args.steps_measured:]) / args.steps_measured
+        per_step[label] = dt
         print(f"{label}: {dt:.3f} s/step = {cfg.batch / dt:.2f} training images/s (fwd+bwd), "
               f"{problem.u_base.shape[0]} Gaussians at {cfg.resolution}^2")
-        if label == "stage 1":
-            s1 = dt
-        else:
-            s2 = dt
-    n1, n2 = stage_steps(cfg)
+    s1, s2 = per_step["stage 1"], per_step["stage 2"]
     print(f"setup (inputs {t_inputs:.1f} s, targets + init {t_setup:.1f} s); estimated training "
           f"{n1 * s1 + n2 * s2:.0f} s for {cfg.steps} steps; estimated total without tracking "
           f"{t_setup + n1 * s1 + n2 * s2:.0f} s")
+    print(f"peak memory: {_peak_memory_gb(device):.2f} GB ({'GPU allocated' if device.type == 'cuda' else 'process RSS'})")
+
+
+def _peak_memory_gb(device) -> float:
+    import resource
+
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+class _Stop(Exception):
+    """Ends a measured run early (raised from the optimizer's step hook)."""
 
 
 def _sync(device) -> None:

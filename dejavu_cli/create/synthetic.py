@@ -64,10 +64,16 @@ def make_problem(head, uv_size: int = 48, size: int = 64, n_frames: int = 30, se
                              torch.zeros(1, 6))[0]
         truth = true_maps(layout, init_maps(layout), v_id, gen)
         verts = head_vertices(head, identity, expr, jaw, eyes)
-        g = maps_to_gaussians(layout, truth[None].expand(T, -1, -1), verts, rotvec, transl)
-        out = render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"], viewmat.expand(T, 4, 4),
-                     K.expand(T, 3, 3), size, size, background=torch.ones(3))
-    crops = (out.rgb.clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+        rgb = []
+        for lo in range(0, T, 4):  # a few frames per call: 30 x 75k Gaussians at 512^2 at once needs >12 GB
+            hi = min(T, lo + 4)
+            g = maps_to_gaussians(layout, truth[None].expand(hi - lo, -1, -1), verts[lo:hi], rotvec[lo:hi],
+                                  transl[lo:hi])
+            out = render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"],
+                         viewmat.expand(hi - lo, 4, 4), K.expand(hi - lo, 3, 3), size, size,
+                         background=torch.ones(3))
+            rgb.append(out.rgb.clamp(0, 1))
+    crops = (torch.cat(rgb).numpy() * 255 + 0.5).astype(np.uint8)
     m = size // 2
     track = TrackResult(
         video_sha256="synthetic", fps=25.0, n_frames=T, source_size=np.array([size, size]), frames=np.arange(T),
