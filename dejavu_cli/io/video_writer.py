@@ -40,7 +40,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
             if n == 0:
                 raise DejavuError("no frames to write")
             if audio_from is not None:
-                _mux(imageio_ffmpeg.get_ffmpeg_exe(), silent, Path(audio_from), audio_start, tmp)
+                _mux(imageio_ffmpeg.get_ffmpeg_exe(), silent, Path(audio_from), audio_start, tmp, n / float(fps))
         finally:
             if silent != tmp:
                 silent.unlink(missing_ok=True)
@@ -66,12 +66,14 @@ def _encode(imageio_ffmpeg, dest: Path, frames, fps, size, quality) -> int:
     return n
 
 
-def _mux(ffmpeg: str, video: Path, source: Path, start: float, dest: Path) -> None:
+def _mux(ffmpeg: str, video: Path, source: Path, start: float, dest: Path, duration: float) -> None:
+    """Copy ``video``'s stream and add ``source``'s audio, padded with silence and cut at ``duration``
+    seconds, so every video frame is kept (``-shortest`` alone drops the frames after a shorter audio)."""
     if not source.exists():
         raise DejavuError(f"audio source not found: {source}")
     cmd = [ffmpeg, "-y", "-loglevel", "error", "-i", str(video), "-ss", f"{max(0.0, float(start)):.3f}",
-           "-i", str(source), "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-shortest",
-           str(dest)]
+           "-i", str(source), "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-af", "apad",
+           "-t", f"{duration:.6f}", str(dest)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         last = (res.stderr.strip().splitlines() or ["unknown error"])[-1]
