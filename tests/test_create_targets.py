@@ -108,3 +108,27 @@ def test_head_keep_mask_on_test_head(test_head):
     keep = targets.head_keep_masks(test_head, torch.zeros(test_head.n_identity), torch.zeros(1, test_head.n_expression),
                                    z, torch.zeros(1, 6), z, torch.tensor([[0.0, 0.03, 0.2]]), V, K, S)
     assert keep.shape == (1, S, S) and keep[0, :S // 3].all() and not keep[0, -2:].all()
+
+
+def test_unseen_texels_take_their_regions_colour():
+    """Back-facing texels get the mean colour of the seen texels of their group, else the global mean."""
+    from dejavu_cli.create.colour import project_colours
+    from dejavu_cli.render.camera import default_viewmat, focal_from_fov, intrinsics
+
+    R = 64
+    img = torch.zeros(1, R, R, 3)
+    img[:, :, : R // 2, 0] = 1.0  # left half red
+    img[:, :, R // 2:, 2] = 1.0   # right half blue
+    x = torch.tensor([-0.05, 0.05, -0.05, 0.05, 0.0])
+    surface = torch.stack([x, torch.zeros(5), torch.zeros(5)], -1)[None]
+    nz = torch.tensor([1.0, 1.0, -1.0, -1.0, -1.0])  # the last three face away from the camera
+    normals = torch.stack([torch.zeros(5), torch.zeros(5), nz], -1)[None]
+    groups = torch.tensor([0, 1, 0, 1, 2])
+    K = intrinsics(focal_from_fov(20.0, R), R, R)
+    rgb, w = project_colours(surface, normals, torch.zeros(1, 3), torch.zeros(1, 3), img, default_viewmat(), K,
+                             groups=groups)
+    assert (w[:2] > 0).all() and (w[2:] == 0).all()
+    torch.testing.assert_close(rgb[0], torch.tensor([1.0, 0.0, 0.0]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(rgb[2], rgb[0])  # group 0 -> red
+    torch.testing.assert_close(rgb[3], rgb[1])  # group 1 -> blue
+    torch.testing.assert_close(rgb[4], (rgb[0] + rgb[1]) / 2, atol=1e-4, rtol=0)  # no seen texel in group 2

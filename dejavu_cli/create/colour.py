@@ -5,7 +5,8 @@ start close to the person instead (measured in docs/create.md). For each of a fe
 surface point of every texel is projected into the target image; a texel takes the pixel colour when it
 faces the camera (``cos > min_cos`` between its normal and the direction to the camera) and is not hidden
 (its depth is within ``depth_tol`` of the nearest texel landing on the same pixel). Colours are averaged
-over frames with the facing cosine as weight; texels no frame sees get the mean seen colour.
+over frames with the facing cosine as weight; texels no frame sees get the mean seen colour of their
+region (the back of the scalp takes the hair colour), or of all seen texels.
 SH degree 0: ``sh = (rgb - 0.5) / C0``.
 """
 
@@ -65,12 +66,14 @@ def sample_colours(images: torch.Tensor, pix: torch.Tensor) -> torch.Tensor:
 
 
 def project_colours(surface: torch.Tensor, normals: torch.Tensor, rotvec: torch.Tensor, transl: torch.Tensor,
-                    images: torch.Tensor, viewmat: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor,
-                                                                                         torch.Tensor]:
+                    images: torch.Tensor, viewmat: torch.Tensor, K: torch.Tensor,
+                    groups: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Average colour [N, 3] and total visibility weight [N] of texels over frames.
 
     surface, normals [B, N, 3] model space (posed by expression, not yet rigidly moved); rotvec, transl
     [B, 3]; images [B, R, R, 3] targets in [0, 1]; viewmat [4, 4]; K [3, 3] for ``R``-pixel images.
+    groups [N] long (e.g. the layout's regions): an unseen texel takes the mean colour of the seen texels
+    of its group (the back of the scalp gets the hair colour, not skin), else the mean of all seen texels.
     """
     R = axis_angle_to_matrix(rotvec)                                         # [B, 3, 3]
     world = surface @ R.transpose(-1, -2) + transl[:, None]
@@ -81,7 +84,14 @@ def project_colours(surface: torch.Tensor, normals: torch.Tensor, rotvec: torch.
     mean = (col * w[..., None]).sum(0) / wsum.clamp_min(1e-8)[:, None]
     seen = wsum > 0
     if seen.any():
-        fallback = (mean[seen] * wsum[seen, None]).sum(0) / wsum[seen].sum()
+        fallback = ((mean[seen] * wsum[seen, None]).sum(0) / wsum[seen].sum()).expand_as(mean)
+        if groups is not None:
+            n_groups = int(groups.max()) + 1
+            gw = torch.zeros(n_groups, dtype=wsum.dtype, device=wsum.device).index_add_(0, groups, wsum)
+            gc = torch.zeros(n_groups, 3, dtype=mean.dtype, device=mean.device).index_add_(
+                0, groups, mean * wsum[:, None])
+            group_mean = gc / gw.clamp_min(1e-8)[:, None]
+            fallback = torch.where((gw[groups] > 0)[:, None], group_mean[groups], fallback)
         mean = torch.where(seen[:, None], mean, fallback)
     else:
         mean = torch.full_like(mean, 0.5)

@@ -137,7 +137,8 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
         nrm = problem.layout.surface(colour.vertex_normals(verts, problem.head.faces))
         imgs = problem.target(pick)
         rgb, _ = colour.project_colours(surf, torch.nn.functional.normalize(nrm, dim=-1), problem.rotvec[pick],
-                                        problem.transl[pick], imgs, problem.viewmat, problem.K)
+                                        problem.transl[pick], imgs, problem.viewmat, problem.K,
+                                        groups=problem.layout.region)
     return colour.rgb_to_sh0(rgb)
 
 
