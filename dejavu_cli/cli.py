@@ -55,8 +55,20 @@ app.command("train-recon")(train_recon.train_recon)
 app.command("demo")(demo.demo)
 
 
+def _quiet_third_party() -> None:
+    """Keep the terminal to our own lines: MediaPipe's C++ log (glog) and numpy's warning about flushed
+    denormals (we set torch.set_flush_denormal(True) on CPU on purpose) carry nothing for a user."""
+    import os
+    import warnings
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", message="The value of the smallest subnormal")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    _quiet_third_party()
     command = typer.main.get_command(app)
     try:
         rc = command.main(args=argv, prog_name="dejavu", standalone_mode=False)
