@@ -42,7 +42,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from dejavu_cli.create.config import preset_config, stage_steps
     from dejavu_cli.create.optimize import new_state, optimize
-    from dejavu_cli.create.run import build_problem, create_avatar, resolve_device
+    from dejavu_cli.create.run import build_problem, create_avatar
+    from dejavu_cli.device import resolve_device
 
     cfg = preset_config(args.preset, device=args.device, steps=args.steps, resolution=args.resolution,
                         uv_size=args.uv_size, batch=args.batch)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dejavu_cli.config import knob
+from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
 
 
@@ -21,18 +22,6 @@ class RenderConfig:
     elevation: float = knob(10.0, "Turntable camera elevation in degrees.")
     device: str = knob("auto", "Device: auto (CUDA when available), cpu or cuda.")
     background: str = knob("white", "Background: white or black.")
-
-
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DejavuError("--device cuda asked for, but no CUDA GPU is available")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise DejavuError(f"unknown device {name!r} (auto, cpu or cuda)")
-    return torch.device(name)
 
 
 def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool = True) -> dict:

@@ -53,8 +53,6 @@ def create_from_video(video, output, cfg: CreateConfig, track_file=None, resume:
 
 
 def _track_device(cfg: CreateConfig) -> str:
-    import torch
+    from dejavu_cli.device import resolve_device
 
-    if cfg.device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return cfg.device
+    return resolve_device(cfg.device).type

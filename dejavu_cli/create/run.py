@@ -20,19 +20,12 @@ from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.optimize import (Interrupted, evaluate, final_delta, new_state, optimize, state_arrays,
                                         state_from_arrays)
 from dejavu_cli.create.problem import Problem, eval_indices
+from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
 
 
 #: Initial Gaussian standard deviation as a fraction of the texel spacing (scale_init "spacing").
 SPACING_FACTOR = 0.6
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DejavuError("--device cuda requested but no CUDA GPU is available (use --device cpu or auto)")
-    return torch.device(name)
 
 
 def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: CreateConfig) -> np.ndarray:
@@ -119,11 +112,8 @@ def mean_offsets(cfg: CreateConfig, layout, track, crops, frames) -> torch.Tenso
     n = int(layout.n_texels)
     if not cfg.checkpoint:
         return torch.zeros(n, 13)
-    try:
-        from dejavu_cli.recon.infer import mean_offsets as recon_mean
-    except ImportError:
-        raise DejavuError("--checkpoint needs the reconstruction network (dejavu_cli.recon.infer), "
-                          "which this build does not have yet") from None
+    from dejavu_cli.recon.infer import mean_offsets as recon_mean
+
     return recon_mean(cfg.checkpoint, layout, track, crops, frames).float().cpu()
 
 

@@ -71,7 +71,8 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     from dejavu_cli.export.ply import write_ply
     from dejavu_cli.io.video_reader import probe
     from dejavu_cli.reenact.config import ReenactConfig
-    from dejavu_cli.reenact.drive import reenact, resolve_device
+    from dejavu_cli.device import resolve_device
+    from dejavu_cli.reenact.drive import reenact
 
     t_start = time.perf_counter()
     out = Path(cfg.out)

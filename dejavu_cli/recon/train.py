@@ -23,6 +23,7 @@ import time
 
 import torch
 
+from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.recon.config import TrainConfig
 
@@ -51,15 +52,6 @@ def view_consistency(delta: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     counts = torch.bincount(groups, minlength=n_g).to(delta.dtype).view(n_g, *([1] * (delta.dim() - 1)))
     dev = delta - (sums / counts)[groups]
     return torch.sqrt((dev * dev).sum(-1) + 1e-12).mean()
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DejavuError(f"device {name!r} requested but CUDA is not available")
-    return dev
 
 
 def _dist_env() -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.reenact.config import ReenactConfig, validate
 from dejavu_cli.reenact.transfer import (Motion, absolute_transfer, frame_positions, interpolate_motion,
@@ -33,14 +34,6 @@ class ReenactResult:
     @property
     def render_fps(self) -> float:
         return self.n_frames / max(self.render_seconds, 1e-9)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DejavuError("--device cuda was asked for but no CUDA GPU is available")
-    return torch.device(name)
 
 
 def motion_from_track(track, device=None, dtype=torch.float32) -> tuple[Motion, torch.Tensor]:

@@ -1,0 +1,24 @@
+"""Choosing the compute device from a ``--device`` option (one rule for every command)."""
+
+from __future__ import annotations
+
+from dejavu_cli.errors import DejavuError
+
+
+def resolve_device(name: str):
+    """``"auto"`` -> cuda when available, else cpu; ``"cpu"``; ``"cuda"`` / ``"cuda:N"`` (refused with a
+    one-line error when no CUDA GPU is present). Returns a ``torch.device``."""
+    import torch
+
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise DejavuError(f"unknown device {name!r} (choose auto, cpu or cuda)")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DejavuError(f"unknown device {name!r} (choose auto, cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DejavuError(f"--device {name} was asked for but no CUDA GPU is available (use --device cpu or auto)")
+    return device
