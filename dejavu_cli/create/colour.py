@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import torch
 
+from dejavu_cli.avatar.gaussians import SH_C0
 from dejavu_cli.head.pose import axis_angle_to_matrix
 from dejavu_cli.render.camera import project
 
-C0 = 0.28209479177387814
 
 
 def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
@@ -100,7 +100,7 @@ def project_colours(surface: torch.Tensor, normals: torch.Tensor, rotvec: torch.
 
 def rgb_to_sh0(rgb: torch.Tensor) -> torch.Tensor:
     """SH degree-0 coefficient of an RGB colour: ``(rgb - 0.5) / C0`` (docs/conventions.md#gaussians)."""
-    return (rgb - 0.5) / C0
+    return (rgb - 0.5) / SH_C0
 
 
 def texel_spacing(layout, verts: torch.Tensor) -> torch.Tensor:

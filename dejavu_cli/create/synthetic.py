@@ -13,6 +13,8 @@ import math
 import numpy as np
 import torch
 
+from dejavu_cli.create.colour import rgb_to_sh0
+
 
 def true_maps(layout, u_init: torch.Tensor, verts: torch.Tensor, gen: torch.Generator, scale: float = 0.004,
               opacity_logit: float = 2.0, pos_noise: float = 0.001) -> torch.Tensor:
@@ -25,7 +27,7 @@ def true_maps(layout, u_init: torch.Tensor, verts: torch.Tensor, gen: torch.Gene
     m[:, 0:3] = pos_noise * torch.randn(m.shape[0], 3, generator=gen)
     m[:, 3:6] = math.log(scale)
     m[:, 9] = opacity_logit
-    m[:, 10:13] = (rgb - 0.5) / 0.28209479177387814
+    m[:, 10:13] = rgb_to_sh0(rgb)
     return m
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-SH_C0 = 0.28209479177387814
+from dejavu_cli.avatar.gaussians import SH_C0
+
 SPLAT_DTYPE = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rot", "u1", 4)])
 
 
