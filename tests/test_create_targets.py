@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from dejavu_cli.avatar.gaussians import SH_C0
 from dejavu_cli.create import colour, targets
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.render.camera import default_viewmat, intrinsics, project
@@ -71,7 +72,7 @@ def test_scale_intrinsics_maps_pixel_centres():
 def test_rgb_sh0_roundtrip_matches_activation():
     rgb = torch.rand(5, 3)
     sh = colour.rgb_to_sh0(rgb)
-    assert torch.allclose(0.5 + colour.C0 * sh, rgb, atol=1e-6)
+    assert torch.allclose(0.5 + SH_C0 * sh, rgb, atol=1e-6)
 
 
 def test_sample_colours_exact_at_pixel_centres():
