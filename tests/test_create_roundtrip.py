@@ -149,3 +149,41 @@ def test_cli_interrupt_exits_130_with_checkpoint_hint(cli, tmp_path, capsys, mon
     video.write_bytes(b"\x00")
     assert cli("create", video, "-o", tmp_path / "a.npz") == 130
     assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path):
+    """A video cut through the head (the top quarter of every crop lies above the frame, padded white as
+    the tracker's crops are): create must not learn white hair there, and its metrics count filmed pixels."""
+    import dataclasses
+
+    from dejavu_cli.create.run import create_avatar
+
+    track, crops, _ = synthetic
+    S = crops.shape[1]
+    cut = dataclasses.replace(track, crop_boxes=track.crop_boxes + np.float32([0, -S / 4, 0]))
+    padded = crops.copy()
+    padded[:, : S // 4] = 255
+    _, rep = create_avatar(cut, None, _cfg(), tmp_path / "cut.npz", crops=padded, progress=False)
+    assert rep["outside_frame"] == pytest.approx(0.25, abs=1e-6)
+    assert rep["psnr"] >= 30.0, rep["psnr"]
+
+    # what the avatar renders above the frame stays closer to the true (unfilmed) head than to the padding
+    from dejavu_cli.avatar.file import load_avatar
+    from dejavu_cli.avatar.animate import Animator
+    from dejavu_cli.head.base import HeadParams
+    from dejavu_cli.head.registry import load_head
+
+    anim = Animator(load_avatar(tmp_path / "cut.npz"), load_head(track.head))
+    f = int(np.flatnonzero(track.valid)[-1])
+    t = lambda x: torch.as_tensor(np.asarray(x)[f:f + 1], dtype=torch.float32)  # noqa: E731
+    params = HeadParams(expression=t(track.expression), jaw=t(track.jaw), eyes=t(track.eyes))
+    with torch.no_grad():
+        img = anim.render(params, t(track.rotvec), t(track.translation), size=S).rgb[0].numpy()
+    top = slice(0, S // 4)
+    truth = crops[f, top] / 255.0
+    head = (truth < 0.98).any(-1)                       # pixels of the true head above the frame
+    assert head.sum() > 20
+    err_avatar = np.abs(img[top] - truth)[head].mean()
+    err_white = np.abs(1.0 - truth)[head].mean()
+    assert err_avatar < 0.5 * err_white, (err_avatar, err_white)

@@ -170,3 +170,38 @@ def test_report_json_and_png(tmp_path):
     report.write_png(png, hist, gt, np.ones((2, 16, 16, 3), np.float32), title="t")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert math.isfinite(png.stat().st_size)
+
+
+def test_psnr_weighted_counts_only_weighted_pixels():
+    a = torch.zeros(1, 4, 4, 3)
+    b = torch.full((1, 4, 4, 3), 0.1)
+    b[:, :, 2:] = 1.0                                      # garbage where the weight is 0
+    w = torch.zeros(1, 4, 4, 1)
+    w[:, :, :2] = 1.0
+    assert losses.psnr(a, b, w).item() == pytest.approx(20.0, abs=1e-4)
+    assert losses.psnr(a, b, torch.ones(1, 4, 4, 1)).item() == pytest.approx(losses.psnr(a, b).item())
+
+
+def test_observed_pixels_carry_no_gradient_outside_the_frame():
+    from dejavu_cli.create.problem import Problem
+
+    T, R = 3, 8
+    cx = torch.ones(T, R)
+    cx[1, :3] = 0.0
+    cx[1, 3] = 0.25
+    p = Problem(head=None, layout=None, u_base=torch.zeros(1, 13), pos_weights=torch.ones(1),
+                identity=torch.zeros(1), expression=torch.zeros(T, 1), jaw=None, eyes=None,
+                rotvec=torch.zeros(T, 3), transl=torch.zeros(T, 3), viewmat=torch.eye(4), K=torch.eye(3),
+                targets=torch.full((T, R, R, 3), 255, dtype=torch.uint8), train=torch.arange(T),
+                held=torch.arange(1), drivers=[], cover_x=cx, cover_y=torch.ones(T, R))
+    idx = torch.tensor([1, 0])
+    rgb = torch.rand(2, R, R, 3, requires_grad=True)
+    seen = p.observed(rgb, idx)
+    assert torch.equal(seen[0, :, :3], torch.ones(R, 3, 3))          # outside: the target's white
+    losses.l1_loss(seen, p.target(idx)).backward()
+    g = rgb.grad.abs().sum(-1)                                         # [2, R, R]
+    assert (g[0, :, :3] == 0).all() and (g[0, :, 4:] > 0).all() and (g[1] > 0).all()
+    assert torch.allclose(g[0, :, 3], g[0, :, 4] * 0.25)              # partly covered column: partly counted
+    assert p.inside(idx).shape == (2, R, R, 1)
+    p.cover_x = p.cover_y = None
+    assert p.inside(idx) is None and p.observed(rgb, idx) is rgb

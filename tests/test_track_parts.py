@@ -148,3 +148,47 @@ def test_crop_frame_geometry_on_a_ramp(side, size):
     out = C.crop_frame(ramp, (x0, 20, side), size)[size // 2, 2:-2, 0].astype(float)
     expected = x0 + (np.arange(size)[2:-2] + 0.5) * side / size - 0.5       # value = pixel index
     np.testing.assert_allclose(out, expected, atol=1.0)
+
+
+def _coverage_by_supersampling(box, source_size, size, k=64):
+    """Reference: the share of k x k sub-samples of each crop pixel that land inside the frame."""
+    x0, y0, side = box
+    W, H = source_size
+    sub = (np.arange(size * k) + 0.5) * side / (size * k)
+    inx = ((x0 + sub >= 0) & (x0 + sub < W)).reshape(size, k).mean(1)
+    iny = ((y0 + sub >= 0) & (y0 + sub < H)).reshape(size, k).mean(1)
+    return inx, iny
+
+
+def test_inside_coverage_shapes_and_simple_values():
+    boxes = np.array([[10, 10, 20], [-5, 0, 10], [-2.5, 95, 10]], np.float32)
+    cx, cy = C.inside_coverage(boxes, (100, 100), 10)
+    assert cx.shape == cy.shape == (3, 10) and cx.dtype == np.float32
+    np.testing.assert_array_equal(cx[0], 1) and np.testing.assert_array_equal(cy[0], 1)
+    np.testing.assert_array_equal(cx[1], [0] * 5 + [1] * 5)              # left half outside
+    np.testing.assert_allclose(cx[2, :4], [0, 0, 0.5, 1])                 # a half-covered column
+    np.testing.assert_array_equal(cy[2], [1] * 5 + [0] * 5)              # bottom half outside
+
+
+@pytest.mark.parametrize("box", [(-7.3, 3.1, 41.7), (60.2, -12.9, 55.0), (-30, -30, 200), (120, 5, 9)])
+def test_inside_coverage_matches_supersampling(box):
+    cx, cy = C.inside_coverage(np.array([box]), (100, 80), 16)
+    rx, ry = _coverage_by_supersampling(box, (100, 80), 16)
+    np.testing.assert_allclose(cx[0], rx, atol=1 / 64 + 1e-6)
+    np.testing.assert_allclose(cy[0], ry, atol=1 / 64 + 1e-6)
+
+
+def test_inside_coverage_agrees_with_crop_padding():
+    """Pixels the coverage calls fully outside hold the crop's border value; fully inside ones hold video."""
+    frame = np.full((40, 50, 3), 7, np.uint8)
+    box = (30.0, -10.0, 40.0)
+    crop = C.crop_frame(frame, box, 20)
+    cx, cy = C.inside_coverage(np.array([box]), (50, 40), 20)
+    cov = cy[0][:, None] * cx[0][None, :]
+    assert (crop[cov == 0] == C.BORDER_VALUE).all()
+    inner = (cy[0][:, None] == 1) & (cx[0][None, :] == 1)
+    inner[[0, -1], :] = False  # the bilinear resampling blends the border into the first covered pixel
+    inner[:, [0, -1]] = False
+    core = np.zeros_like(inner)
+    core[6:, :9] = True       # two pixels away from the frame's edges (y >= 5, x <= 10 are inside)
+    assert (crop[inner & core] == 7).all()

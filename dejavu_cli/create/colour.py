@@ -67,19 +67,24 @@ def sample_colours(images: torch.Tensor, pix: torch.Tensor) -> torch.Tensor:
 
 def project_colours(surface: torch.Tensor, normals: torch.Tensor, rotvec: torch.Tensor, transl: torch.Tensor,
                     images: torch.Tensor, viewmat: torch.Tensor, K: torch.Tensor,
-                    groups: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    groups: torch.Tensor | None = None,
+                    coverage: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Average colour [N, 3] and total visibility weight [N] of texels over frames.
 
     surface, normals [B, N, 3] model space (posed by expression, not yet rigidly moved); rotvec, transl
     [B, 3]; images [B, R, R, 3] targets in [0, 1]; viewmat [4, 4]; K [3, 3] for ``R``-pixel images.
     groups [N] long (e.g. the layout's regions): an unseen texel takes the mean colour of the seen texels
     of its group (the back of the scalp gets the hair colour, not skin), else the mean of all seen texels.
+    coverage [B, R, R, 1] in [0, 1] (None: all 1): texels landing where it is below 1 (crop padding outside
+    the filmed frame) count as unseen in that frame.
     """
     R = axis_angle_to_matrix(rotvec)                                         # [B, 3, 3]
     world = surface @ R.transpose(-1, -2) + transl[:, None]
     nrm = normals @ R.transpose(-1, -2)
     pix, w, _ = visible_samples(world, nrm, viewmat, K, images.shape[1])
     col = sample_colours(images, pix)                                        # [B, N, 3]
+    if coverage is not None:
+        w = w * (sample_colours(coverage, pix)[..., 0] >= 0.999)
     wsum = w.sum(0)
     mean = (col * w[..., None]).sum(0) / wsum.clamp_min(1e-8)[:, None]
     seen = wsum > 0

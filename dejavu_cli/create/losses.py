@@ -37,9 +37,16 @@ def ssim_loss(render: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1.0 - ssim(render, target)
 
 
-def psnr(render: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Peak signal-to-noise ratio in dB over the whole batch (peak 1).  [B, H, W, 3] -> scalar."""
-    mse = ((render - target) ** 2).mean()
+def psnr(render: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB over the whole batch (peak 1).  [B, H, W, 3] -> scalar.
+
+    ``weight`` [B, H, W, 1] in [0, 1] (e.g. the share of a pixel inside the video frame) makes the mean
+    squared error a weighted mean over pixels; None weighs all pixels equally."""
+    err = (render - target) ** 2
+    if weight is None:
+        mse = err.mean()
+    else:
+        mse = (err * weight).sum() / (weight.sum() * err.shape[-1]).clamp_min(1e-12)
     return -10.0 * torch.log10(mse.clamp_min(1e-10))
 
 

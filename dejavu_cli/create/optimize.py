@@ -100,11 +100,11 @@ def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: C
                 lpips_fn=None) -> dict[str, torch.Tensor]:
     """Loss terms of one batch (paper eq. 8 without L_view).  delta [B, N, 13] in optimized units (positions
     in cm; the regularizers see these units, as the official code), idx [B]."""
-    out = render_batch(problem, delta * stages.channel_scale(delta.device), idx)
+    rgb = problem.observed(render_batch(problem, delta * stages.channel_scale(delta.device), idx).rgb, idx)
     target = problem.target(idx)
-    terms = {"l1": losses.l1_loss(out.rgb, target), "ssim": losses.ssim_loss(out.rgb, target),
+    terms = {"l1": losses.l1_loss(rgb, target), "ssim": losses.ssim_loss(rgb, target),
              "pos": losses.position_reg(delta, problem.pos_weights), "scale": losses.scale_reg(delta)}
-    terms["lpips"] = lpips_fn(out.rgb, target) if lpips_fn is not None else torch.zeros((), device=out.rgb.device)
+    terms["lpips"] = lpips_fn(rgb, target) if lpips_fn is not None else torch.zeros((), device=rgb.device)
     terms["total"] = (cfg.w_l1 * terms["l1"] + cfg.w_ssim * terms["ssim"] + cfg.w_lpips * terms["lpips"]
                       + cfg.w_pos * terms["pos"] + cfg.w_scale * terms["scale"])
     return terms
@@ -201,18 +201,20 @@ def final_delta(state: TrainState, expression: torch.Tensor, drivers) -> torch.T
 def evaluate(problem: Problem, state: TrainState, idx: torch.Tensor, batch: int, lpips_fn=None):
     """Metrics on frames ``idx``: mean per-frame PSNR, SSIM (and LPIPS or None), with the renders.
 
+    Only filmed pixels count: PSNR averages over the pixels inside the source frame, SSIM and LPIPS see the
+    outside pixels replaced by the target's (:meth:`Problem.observed`); the returned renders are unmodified.
     Returns (metrics dict, renders float [F, R, R, 3] numpy, targets numpy)."""
     psnrs, ssims, lp, renders = [], [], [], []
     with torch.no_grad():
         for s in range(0, len(idx), batch):
             sl = idx[s:s + batch]
             rgb = render_batch(problem, final_delta(state, problem.expression[sl], problem.drivers), sl).rgb
-            tgt = problem.target(sl)
+            tgt, seen, w = problem.target(sl), problem.observed(rgb, sl), problem.inside(sl)
             for i in range(len(sl)):
-                psnrs.append(float(losses.psnr(rgb[i:i + 1], tgt[i:i + 1])))
-                ssims.append(float(losses.ssim(rgb[i:i + 1], tgt[i:i + 1])))
+                psnrs.append(float(losses.psnr(rgb[i:i + 1], tgt[i:i + 1], None if w is None else w[i:i + 1])))
+                ssims.append(float(losses.ssim(seen[i:i + 1], tgt[i:i + 1])))
             if lpips_fn is not None:
-                lp.append(float(lpips_fn(rgb, tgt)) * len(sl))
+                lp.append(float(lpips_fn(seen, tgt)) * len(sl))
             renders.append(rgb.cpu().numpy())
     metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)),
                "lpips": float(np.sum(lp) / len(idx)) if lp else None, "psnr_per_frame": psnrs}

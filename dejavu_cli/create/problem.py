@@ -25,6 +25,8 @@ class Problem:
     viewmat     [4, 4];      K [3, 3] at the training resolution
     targets     [T, R, R, 3] uint8 on the CPU (rows of frames without a face are never read)
     train, held [.] long     frame indices
+    cover_x, cover_y [T, R]  share of each crop column/row inside the source video frame (None: all inside);
+                             pixels outside were padded white by the crop, not filmed, so they carry no loss
     """
 
     head: HeadModel
@@ -44,6 +46,8 @@ class Problem:
     held: torch.Tensor
     drivers: list[int]
     backend: str = "auto"
+    cover_x: torch.Tensor | None = None
+    cover_y: torch.Tensor | None = None
 
     @property
     def resolution(self) -> int:
@@ -56,6 +60,18 @@ class Problem:
     def target(self, idx: torch.Tensor) -> torch.Tensor:
         """Float targets [B, R, R, 3] in [0, 1] of frames ``idx`` [B], on the device."""
         return self.targets[idx.cpu()].to(self.device).float() / 255.0
+
+    def inside(self, idx: torch.Tensor) -> torch.Tensor | None:
+        """Coverage [B, R, R, 1] in [0, 1] of frames ``idx`` [B] by the source video frame (None: all inside)."""
+        if self.cover_x is None:
+            return None
+        return (self.cover_y[idx][:, :, None] * self.cover_x[idx][:, None, :])[..., None]
+
+    def observed(self, rgb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """``rgb`` [B, R, R, 3] with the pixels outside the source frame replaced by the target's, so that
+        losses and metrics see (and differentiate) only filmed pixels."""
+        w = self.inside(idx)
+        return rgb if w is None else w * rgb + (1.0 - w) * self.target(idx)
 
     def vertices(self, idx: torch.Tensor) -> torch.Tensor:
         """Model-space vertices [B, V, 3] of frames ``idx`` [B] (one batched head-model call)."""

@@ -91,7 +91,8 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         jaw=t(track.jaw) if head.has_jaw else None, eyes=t(track.eyes) if head.has_eyes else None,
         rotvec=t(track.rotvec), transl=t(track.translation), viewmat=t(track.viewmat), K=K,
         targets=torch.from_numpy(tgt), train=torch.as_tensor(train, device=device),
-        held=torch.as_tensor(held, device=device), drivers=list(head.blend_drivers)[:cfg.n_blend])
+        held=torch.as_tensor(held, device=device), drivers=list(head.blend_drivers)[:cfg.n_blend],
+        **frame_coverage(track, cfg.resolution, device))
     info["colour_init"] = False
     if cfg.colour_init:
         t0 = time.perf_counter()
@@ -101,6 +102,22 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         info["colour_init"] = True
         info["seconds_colour_init"] = time.perf_counter() - t0
     return problem, info
+
+
+def frame_coverage(track, resolution: int, device) -> dict:
+    """Problem's ``cover_x``/``cover_y`` [T, R]: which crop pixels the video filmed (empty when all of them)."""
+    from dejavu_cli.track.crop import inside_coverage
+
+    cx, cy = inside_coverage(track.crop_boxes, track.source_size, resolution)
+    if cx.min() >= 1.0 and cy.min() >= 1.0:
+        return {}
+    return {"cover_x": torch.from_numpy(cx).to(device), "cover_y": torch.from_numpy(cy).to(device)}
+
+
+def outside_share(problem: Problem) -> float:
+    """Mean share of the training crops' pixels that lie outside the filmed frame (excluded from the loss)."""
+    w = problem.inside(problem.train)
+    return 0.0 if w is None else float(1.0 - w.mean())
 
 
 def _to(layout, device):
@@ -128,7 +145,7 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
         imgs = problem.target(pick)
         rgb, _ = colour.project_colours(surf, torch.nn.functional.normalize(nrm, dim=-1), problem.rotvec[pick],
                                         problem.transl[pick], imgs, problem.viewmat, problem.K,
-                                        groups=problem.layout.region)
+                                        groups=problem.layout.region, coverage=problem.inside(pick))
     return colour.rgb_to_sh0(rgb)
 
 
@@ -199,7 +216,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
         "seconds_stage2": state.seconds[1], "seconds_targets": info.get("seconds_targets"),
         "seconds_colour_init": info.get("seconds_colour_init"), "device": str(device),
         "gaussians": int(problem.u_base.shape[0]), "preset": cfg.preset, "colour_init": info["colour_init"],
-        "scale_init": info["scale_init"],
+        "scale_init": info["scale_init"], "outside_frame": outside_share(problem),
         "steps": [s1, s2], "resolution": cfg.resolution, "uv_size": cfg.uv_size, "batch": cfg.batch,
         "head": track.head, "torch_threads": torch.get_num_threads(), "resumed": bool(resume),
         "final_loss": state.history["total"][-1] if state.history["total"] else None,

@@ -123,3 +123,24 @@ def crop_frame(frame: np.ndarray, box, size: int, border: int = BORDER_VALUE) ->
     M = np.array([[k, 0, k * (0.5 - ox) - 0.5], [0, k, k * (0.5 - oy) - 0.5]], dtype=np.float64)
     return cv2.warpAffine(region, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                           borderValue=(border,) * frame.shape[2])
+
+
+def inside_coverage(boxes: np.ndarray, source_size, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """How much of each crop pixel lies inside the source frame, as separable factors.
+
+    boxes [T, 3] (x0, y0, side) in source pixels, source_size (width, height), crops of ``size`` pixels.
+    Returns (cov_x [T, size], cov_y [T, size]) float32 in [0, 1]: the fraction of crop column / row ``u``
+    (covering source ``[x0 + u s, x0 + (u + 1) s)``, s = side / size) that is inside ``[0, width)`` /
+    ``[0, height)``. The pixel's coverage is ``cov_y[:, :, None] * cov_x[:, None, :]``; pixels with
+    coverage < 1 hold :data:`BORDER_VALUE` padding, not video.
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 3)
+    s = b[:, 2:3] / size                                   # [T, 1] source pixels per crop pixel
+    lo = np.arange(size, dtype=np.float64)[None] * s       # [T, size] offset of each pixel's left/top edge
+
+    def cover(origin, extent):
+        a = origin[:, None] + lo
+        return (np.clip(np.minimum(a + s, extent) - np.maximum(a, 0.0), 0.0, None) / s).astype(np.float32)
+
+    W, H = (float(v) for v in source_size)
+    return cover(b[:, 0], W), cover(b[:, 1], H)
