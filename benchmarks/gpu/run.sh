@@ -3,16 +3,19 @@
 #
 #   DEJAVU_COMMIT=$(git rev-parse HEAD) OUT=/some/dir bash benchmarks/gpu/run.sh
 #
-# Builds gsplat's CUDA kernels for sm_90 only (H100/H200), from a carried wheel if one is given,
-# otherwise by gsplat's own JIT build of the installed package; then runs the cuda-marked tests and the
-# rasterizer benchmarks and writes everything to $OUT (results.txt is the summary).
+# Installs the wheels carried in carry/wheels (benchmarks/gpu/prepare.sh), builds gsplat's CUDA kernels for
+# sm_90 only (H100/H200), runs the cuda-marked parity tests, then the benchmarks: rasterizer, render
+# throughput (animate + splat, single and batched), create step throughput at the paper preset's sizes and,
+# when carry/clip/ holds a clip and its tracking, the whole paper preset on it. Everything goes to $OUT
+# (results.txt is the summary). Sized for one 10-minute call after the gsplat build.
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."                      # repository root
 OUT=${OUT:-$PWD/gpu-results}
 mkdir -p "$OUT"
-PY=${PYTHON:-python}
+PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] && PY=.venv/bin/python
+[ -d carry/home ] && export DEJAVU_HOME=${DEJAVU_HOME:-$PWD/carry/home}
 LOG="$OUT/results.txt"
 : > "$LOG"
 say() { echo "$@" | tee -a "$LOG"; }
@@ -32,26 +35,25 @@ if ! $PY -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'
     say "FAIL: torch sees no CUDA device (a CPU-only torch build?)"; exit 2
 fi
 
-# 1. gsplat with compiled kernels: a carried wheel (GSPLAT_WHEEL or benchmarks/gpu/wheels/*.whl) wins.
-WHEEL=${GSPLAT_WHEEL:-$(ls benchmarks/gpu/wheels/gsplat-*.whl 2>/dev/null | head -n1)}
-if [ -n "$WHEEL" ]; then
-    say "gsplat: installing carried wheel $WHEEL"
-    $PY -m pip install --no-index --no-deps --force-reinstall "$WHEEL" >>"$OUT/build.log" 2>&1 \
-        || { say "FAIL: pip could not install $WHEEL (see build.log)"; exit 3; }
-else
-    # nvcc from the system, CUDA_HOME, or the nvidia-cuda-nvcc pip package
-    if ! command -v nvcc >/dev/null && [ -z "${CUDA_HOME:-}" ]; then
-        NVCC=$($PY - <<'PY' 2>/dev/null
+# 1. carried wheels (no network there): gsplat and the pure-Python dependencies the image lacks
+WHEELS=$(ls carry/wheels/*.whl benchmarks/gpu/wheels/*.whl ${GSPLAT_WHEEL:-} 2>/dev/null | tr '\n' ' ')
+if [ -n "$WHEELS" ]; then
+    say "wheels: installing $WHEELS"
+    $PY -m pip install --no-index --no-deps --force-reinstall $WHEELS >>"$OUT/build.log" 2>&1 \
+        || { say "FAIL: pip could not install the carried wheels (see build.log)"; exit 3; }
+fi
+# nvcc from the system, CUDA_HOME, or the nvidia-cuda-nvcc pip package
+if ! command -v nvcc >/dev/null && [ -z "${CUDA_HOME:-}" ]; then
+    NVCC=$($PY - <<'PY' 2>/dev/null
 import glob, os, site
 for d in site.getsitepackages():
     for p in glob.glob(os.path.join(d, "nvidia", "cuda_nvcc", "bin", "nvcc")) + glob.glob(os.path.join(d, "nvidia", "cu*", "bin", "nvcc")):
         print(os.path.dirname(os.path.dirname(p))); raise SystemExit
 PY
 )
-        [ -n "$NVCC" ] && export CUDA_HOME=$NVCC PATH=$NVCC/bin:$PATH
-    fi
-    say "gsplat: JIT build of the installed package, TORCH_CUDA_ARCH_LIST=$TORCH_CUDA_ARCH_LIST, nvcc: $(command -v nvcc || echo "${CUDA_HOME:-none}")"
+    [ -n "$NVCC" ] && export CUDA_HOME=$NVCC PATH=$NVCC/bin:$PATH
 fi
+say "gsplat: build of the installed package's kernels, TORCH_CUDA_ARCH_LIST=$TORCH_CUDA_ARCH_LIST, nvcc: $(command -v nvcc || echo "${CUDA_HOME:-none}")"
 START=$(date +%s)
 if ! $PY -c 'from gsplat.cuda._backend import _C; import sys; sys.exit(0 if _C is not None else 1)' >>"$OUT/build.log" 2>&1; then
     say "FAIL: gsplat CUDA extension unavailable after $(( $(date +%s) - START )) s (see build.log)"; exit 4
@@ -69,4 +71,22 @@ for backend in gsplat torch; do
         say "bench $backend $args: $(bench --backend $backend --device cuda $args)"
     done
 done
+
+# 4. render throughput of a 75k-Gaussian ICT avatar (head model + UV gathers + blendmaps + splat) at 512^2
+HEAD=test; $PY -c 'from dejavu_cli.head.registry import load_head; load_head("ict")' >/dev/null 2>&1 && HEAD=ict
+say "render ($HEAD head):"
+$PY benchmarks/render.py --head $HEAD --device cuda --batches 1,8,32 --repeat 5 2>&1 | tee -a "$OUT/render.log" >>"$LOG"
+
+# 5. create: step throughput at the paper preset's sizes (synthetic targets on the same head)
+say "create step throughput (paper sizes, $HEAD head, synthetic targets):"
+$PY benchmarks/create.py --preset paper --device cuda --head $HEAD --steps-measured 20 2>&1 \
+    | tee -a "$OUT/create.log" | grep -vE "it/s|step/s" >>"$LOG"
+
+# 6. the whole paper preset on a carried clip (prepare.sh VIDEO): time, PSNR/SSIM, peak memory
+if [ -f carry/clip/clip.mp4 ] && [ -f carry/clip/clip.track.npz ]; then
+    say "create --preset paper on the carried clip:"
+    $PY benchmarks/create.py --preset paper --device cuda --video carry/clip/clip.mp4 \
+        --track carry/clip/clip.track.npz --full 2>&1 | tee -a "$OUT/create.log" | grep -vE "it/s|step/s" >>"$LOG"
+    cp /tmp/dejavu-bench-create/avatar.report.json /tmp/dejavu-bench-create/avatar.report.png "$OUT/" 2>/dev/null
+fi
 say "done"
