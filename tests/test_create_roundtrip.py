@@ -152,9 +152,11 @@ def test_cli_interrupt_exits_130_with_checkpoint_hint(cli, tmp_path, capsys, mon
 
 
 @pytest.mark.slow
-def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path):
+@pytest.mark.parametrize("outside_weight,ratio", [(0.0, 0.55), (0.1, 0.7), (1.0, None)])
+def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path, outside_weight, ratio):
     """A video cut through the head (the top quarter of every crop lies above the frame, padded white as
-    the tracker's crops are): create must not learn white hair there, and its metrics count filmed pixels."""
+    the tracker's crops are): create must not learn white hair there, and its metrics count filmed pixels.
+    With the default small ``outside_weight`` the padding pulls a little (against stretched Gaussians)."""
     import dataclasses
 
     from dejavu_cli.create.run import create_avatar
@@ -164,8 +166,12 @@ def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path):
     cut = dataclasses.replace(track, crop_boxes=track.crop_boxes + np.float32([0, -S / 4, 0]))
     padded = crops.copy()
     padded[:, : S // 4] = 255
-    _, rep = create_avatar(cut, None, _cfg(), tmp_path / "cut.npz", crops=padded, progress=False)
+    _, rep = create_avatar(cut, None, _cfg(outside_weight=outside_weight), tmp_path / "cut.npz",
+                           crops=padded, progress=False)
     assert rep["outside_frame"] == pytest.approx(0.25, abs=1e-6)
+    if ratio is None:  # the padding treated as background (the behaviour before coverage): worse
+        assert rep["psnr"] < 30.0, rep["psnr"]
+        return
     assert rep["psnr"] >= 30.0, rep["psnr"]
 
     # what the avatar renders above the frame stays closer to the true (unfilmed) head than to the padding
@@ -186,4 +192,4 @@ def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path):
     assert head.sum() > 20
     err_avatar = np.abs(img[top] - truth)[head].mean()
     err_white = np.abs(1.0 - truth)[head].mean()
-    assert err_avatar < 0.5 * err_white, (err_avatar, err_white)
+    assert err_avatar < ratio * err_white, (err_avatar, err_white)

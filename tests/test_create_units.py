@@ -205,3 +205,10 @@ def test_observed_pixels_carry_no_gradient_outside_the_frame():
     assert p.inside(idx).shape == (2, R, R, 1)
     p.cover_x = p.cover_y = None
     assert p.inside(idx) is None and p.observed(rgb, idx) is rgb
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_outside_weight_must_be_a_share(bad):
+    with pytest.raises(DejavuError, match="outside_weight"):
+        preset_config("fast", outside_weight=bad)
+    assert preset_config("fast").outside_weight == pytest.approx(0.1)

@@ -32,6 +32,7 @@ def create(
     checkpoint: str = typer.Option("", "--checkpoint", help=help_of(_C, "checkpoint")),
     colour_init: bool = typer.Option(True, "--colour-init/--no-colour-init", help=help_of(_C, "colour_init")),
     scale_init: str = typer.Option("auto", "--scale-init", help=help_of(_C, "scale_init")),
+    outside_weight: float = typer.Option(0.1, "--outside-weight", help=help_of(_C, "outside_weight")),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Personalize an avatar from a video: track (or reuse --track), then optimize the UV Gaussian map in two
@@ -45,7 +46,7 @@ def create(
 
     cfg = preset_config(preset, head=head, steps=steps, resolution=resolution, uv_size=uv_size, batch=batch,
                         device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init,
-                        scale_init=scale_init)
+                        scale_init=scale_init, outside_weight=outside_weight)
     try:
         _, rep, paths = create_from_video(video, out, cfg, track_file=track, resume=resume, progress=not quiet,
                                           log=typer.echo)

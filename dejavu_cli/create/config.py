@@ -34,6 +34,9 @@ class CreateConfig:
     w_lpips: float = knob(0.5, "Weight of LPIPS (used only when the lpips package works; it does not offline).")
     w_pos: float = knob(0.5, "Weight of the position regularizer ||delta_pos * M_mu||.")
     w_scale: float = knob(5e-5, "Weight of the scale regularizer ||delta_s||.")
+    outside_weight: float = knob(0.1, "Loss weight of crop pixels outside the filmed video frame (the tracker pads "
+                                      "them white): 0 ignores them, 1 treats them as background. A little keeps "
+                                      "unfilmed Gaussians from stretching freely; metrics never count them.")
     heldout_fraction: float = knob(0.1, "Last fraction of frames held out for evaluation (paper: 10%).")
     colour_init: bool = knob(True, "Start colours from the video (project frames onto texels) instead of grey.")
     scale_init: str = knob("auto", "Initial Gaussian size: 'spacing' (0.6 x the texel spacing on the tracked "
@@ -85,6 +88,8 @@ def validate(cfg: CreateConfig) -> None:
         raise DejavuError(f"scale_init must be auto, spacing or paper (got {cfg.scale_init!r})")
     if not 0.0 <= cfg.stage1_fraction <= 1.0:
         raise DejavuError("stage1_fraction must be in [0, 1]")
+    if not 0.0 <= cfg.outside_weight <= 1.0:
+        raise DejavuError(f"outside_weight must be in [0, 1] (got {cfg.outside_weight})")
     if not 0.0 < cfg.heldout_fraction < 1.0:
         raise DejavuError("heldout_fraction must be in (0, 1)")
 

@@ -100,7 +100,8 @@ def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: C
                 lpips_fn=None) -> dict[str, torch.Tensor]:
     """Loss terms of one batch (paper eq. 8 without L_view).  delta [B, N, 13] in optimized units (positions
     in cm; the regularizers see these units, as the official code), idx [B]."""
-    rgb = problem.observed(render_batch(problem, delta * stages.channel_scale(delta.device), idx).rgb, idx)
+    rgb = render_batch(problem, delta * stages.channel_scale(delta.device), idx).rgb
+    rgb = problem.observed(rgb, idx, cfg.outside_weight)
     target = problem.target(idx)
     terms = {"l1": losses.l1_loss(rgb, target), "ssim": losses.ssim_loss(rgb, target),
              "pos": losses.position_reg(delta, problem.pos_weights), "scale": losses.scale_reg(delta)}

@@ -67,11 +67,16 @@ class Problem:
             return None
         return (self.cover_y[idx][:, :, None] * self.cover_x[idx][:, None, :])[..., None]
 
-    def observed(self, rgb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    def observed(self, rgb: torch.Tensor, idx: torch.Tensor, outside_weight: float = 0.0) -> torch.Tensor:
         """``rgb`` [B, R, R, 3] with the pixels outside the source frame replaced by the target's, so that
-        losses and metrics see (and differentiate) only filmed pixels."""
+        losses and metrics see (and differentiate) only filmed pixels. ``outside_weight`` in [0, 1] keeps
+        that share of the render there instead (a weak pull towards the white padding; 0: none)."""
         w = self.inside(idx)
-        return rgb if w is None else w * rgb + (1.0 - w) * self.target(idx)
+        if w is None:
+            return rgb
+        if outside_weight:
+            w = w + (1.0 - w) * float(outside_weight)
+        return w * rgb + (1.0 - w) * self.target(idx)
 
     def vertices(self, idx: torch.Tensor) -> torch.Tensor:
         """Model-space vertices [B, V, 3] of frames ``idx`` [B] (one batched head-model call)."""
