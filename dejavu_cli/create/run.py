@@ -43,9 +43,13 @@ def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: Creat
     if m != M:  # the head cut at the lower resolution, the person mask at its own
         keep = keep[:, (np.arange(M) * m) // M][:, :, (np.arange(M) * m) // M]
     person = unpack_masks(track.masks[frames], M)
-    out = np.full((track.T, R, R, 3), 255, np.uint8)
-    imgs = tg.compose_targets(crops, keep & person, R)
-    out[frames] = (imgs * 255 + 0.5).astype(np.uint8)
+    out = np.empty((track.T, R, R, 3), np.uint8)
+    unused = np.ones(track.T, bool)
+    unused[frames] = False
+    out[unused] = 255
+    if np.array_equal(frames, np.arange(track.T)):
+        return tg.compose_targets(crops, keep & person, R, out=out)
+    out[frames] = tg.compose_targets(crops, keep & person, R)
     return out
 
 
