@@ -192,3 +192,17 @@ def test_inside_coverage_agrees_with_crop_padding():
     core = np.zeros_like(inner)
     core[6:, :9] = True       # two pixels away from the frame's edges (y >= 5, x <= 10 are inside)
     assert (crop[inner & core] == 7).all()
+
+
+def test_native_stderr_filter_drops_only_the_known_noise(capfd):
+    import os
+
+    from dejavu_cli.track.landmarks import native_stderr_without
+
+    with native_stderr_without():
+        os.write(2, b"keep: a real native error\n")
+        os.write(2, b"W0000 00:00:1 123 landmark_projection_calculator.cc:186] Using NORM_RECT ...\n")
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    assert "keep: a real native error" in err and "after" in err
+    assert "landmark_projection_calculator" not in err

@@ -7,6 +7,7 @@ is an optional second source used only when its weights are already cached (it n
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -20,9 +21,38 @@ N_MEDIAPIPE = 478
 DETECT_MAX_SIDE = 1280
 
 
+#: MediaPipe's native (absl) warning printed at the first face of every face-mesh graph: harmless (our
+#: frames go in whole, the ROI is the model's own), and absl's C++ log level cannot be set from Python.
+NOISE = ("landmark_projection_calculator.cc",)
+
+
 def _quiet_mediapipe() -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def native_stderr_without(needles=NOISE):
+    """Run a block with file descriptor 2 captured, then pass every captured line through to ``sys.stderr``
+    except the lines containing one of ``needles`` (native libraries write past Python's ``sys.stderr``)."""
+    import sys
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = [ln for ln in tmp.read().decode(errors="replace").splitlines(keepends=True)
+                    if not any(n in ln for n in needles)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 def box_of(points: np.ndarray) -> np.ndarray:
@@ -74,6 +104,7 @@ class MediaPipeLandmarker:
                 min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
             self._mesh.process(np.zeros((64, 64, 3), np.uint8))
         self._previous_box: np.ndarray | None = None
+        self._seen_face = False  # the native warning comes with the graph's first face
 
     def detect(self, frame: np.ndarray) -> np.ndarray | None:
         """Subject landmarks ``float32 [478, 2]`` in frame pixels (x right, y down), or ``None``."""
@@ -84,7 +115,12 @@ class MediaPipeLandmarker:
             import cv2
 
             img = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        result = self._mesh.process(np.ascontiguousarray(img))
+        if self._seen_face:
+            result = self._mesh.process(np.ascontiguousarray(img))
+        else:
+            with native_stderr_without():
+                result = self._mesh.process(np.ascontiguousarray(img))
+            self._seen_face = bool(result.multi_face_landmarks)
         faces = []
         for face in result.multi_face_landmarks or []:
             pts = np.array([(p.x * w, p.y * h) for p in face.landmark], dtype=np.float32)
