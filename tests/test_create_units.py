@@ -196,7 +196,7 @@ def test_observed_pixels_carry_no_gradient_outside_the_frame():
                 held=torch.arange(1), drivers=[], cover_x=cx, cover_y=torch.ones(T, R))
     idx = torch.tensor([1, 0])
     rgb = torch.rand(2, R, R, 3, requires_grad=True)
-    seen = p.observed(rgb, idx)
+    seen = losses.observed(rgb, p.target(idx), p.inside(idx))
     assert torch.equal(seen[0, :, :3], torch.ones(R, 3, 3))          # outside: the target's white
     losses.l1_loss(seen, p.target(idx)).backward()
     g = rgb.grad.abs().sum(-1)                                         # [2, R, R]
@@ -204,7 +204,7 @@ def test_observed_pixels_carry_no_gradient_outside_the_frame():
     assert torch.allclose(g[0, :, 3], g[0, :, 4] * 0.25)              # partly covered column: partly counted
     assert p.inside(idx).shape == (2, R, R, 1)
     p.cover_x = p.cover_y = None
-    assert p.inside(idx) is None and p.observed(rgb, idx) is rgb
+    assert p.inside(idx) is None and losses.observed(rgb, p.target(idx), p.inside(idx)) is rgb
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5])

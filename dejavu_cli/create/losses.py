@@ -37,6 +37,18 @@ def ssim_loss(render: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1.0 - ssim(render, target)
 
 
+def observed(render: torch.Tensor, target: torch.Tensor, coverage: torch.Tensor | None,
+             outside_weight: float = 0.0) -> torch.Tensor:
+    """``render`` [B, H, W, 3] with the pixels outside the filmed frame replaced by ``target``'s, so losses and
+    metrics see (and differentiate) only filmed pixels. ``coverage`` [B, H, W, 1] in [0, 1] is each pixel's
+    filmed share (None: all filmed); ``outside_weight`` in [0, 1] keeps that share of the render outside
+    instead (a weak pull towards the crop's white padding; 0: none)."""
+    if coverage is None:
+        return render
+    w = coverage if not outside_weight else coverage + (1.0 - coverage) * float(outside_weight)
+    return w * render + (1.0 - w) * target
+
+
 def psnr(render: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB over the whole batch (peak 1).  [B, H, W, 3] -> scalar.
 

@@ -101,8 +101,8 @@ def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: C
     """Loss terms of one batch (paper eq. 8 without L_view).  delta [B, N, 13] in optimized units (positions
     in cm; the regularizers see these units, as the official code), idx [B]."""
     rgb = render_batch(problem, delta * stages.channel_scale(delta.device), idx).rgb
-    rgb = problem.observed(rgb, idx, cfg.outside_weight)
     target = problem.target(idx)
+    rgb = losses.observed(rgb, target, problem.inside(idx), cfg.outside_weight)
     terms = {"l1": losses.l1_loss(rgb, target), "ssim": losses.ssim_loss(rgb, target),
              "pos": losses.position_reg(delta, problem.pos_weights), "scale": losses.scale_reg(delta)}
     terms["lpips"] = lpips_fn(rgb, target) if lpips_fn is not None else torch.zeros((), device=rgb.device)
@@ -203,14 +203,15 @@ def evaluate(problem: Problem, state: TrainState, idx: torch.Tensor, batch: int,
     """Metrics on frames ``idx``: mean per-frame PSNR, SSIM (and LPIPS or None), with the renders.
 
     Only filmed pixels count: PSNR averages over the pixels inside the source frame, SSIM and LPIPS see the
-    outside pixels replaced by the target's (:meth:`Problem.observed`); the returned renders are unmodified.
+    outside pixels replaced by the target's (:func:`losses.observed`); the returned renders are unmodified.
     Returns (metrics dict, renders float [F, R, R, 3] numpy, targets numpy)."""
     psnrs, ssims, lp, renders = [], [], [], []
     with torch.no_grad():
         for s in range(0, len(idx), batch):
             sl = idx[s:s + batch]
             rgb = render_batch(problem, final_delta(state, problem.expression[sl], problem.drivers), sl).rgb
-            tgt, seen, w = problem.target(sl), problem.observed(rgb, sl), problem.inside(sl)
+            tgt, w = problem.target(sl), problem.inside(sl)
+            seen = losses.observed(rgb, tgt, w)
             for i in range(len(sl)):
                 psnrs.append(float(losses.psnr(rgb[i:i + 1], tgt[i:i + 1], None if w is None else w[i:i + 1])))
                 ssims.append(float(losses.ssim(seen[i:i + 1], tgt[i:i + 1])))

@@ -67,16 +67,12 @@ class Problem:
             return None
         return (self.cover_y[idx][:, :, None] * self.cover_x[idx][:, None, :])[..., None]
 
-    def observed(self, rgb: torch.Tensor, idx: torch.Tensor, outside_weight: float = 0.0) -> torch.Tensor:
-        """``rgb`` [B, R, R, 3] with the pixels outside the source frame replaced by the target's, so that
-        losses and metrics see (and differentiate) only filmed pixels. ``outside_weight`` in [0, 1] keeps
-        that share of the render there instead (a weak pull towards the white padding; 0: none)."""
-        w = self.inside(idx)
-        if w is None:
-            return rgb
-        if outside_weight:
-            w = w + (1.0 - w) * float(outside_weight)
-        return w * rgb + (1.0 - w) * self.target(idx)
+    def outside_share(self, idx: torch.Tensor) -> float:
+        """Mean share of the pixels of frames ``idx`` [B] outside the source frame (from the separable factors,
+        without building the [B, R, R] coverage)."""
+        if self.cover_x is None:
+            return 0.0
+        return float(1.0 - (self.cover_y[idx].mean(1) * self.cover_x[idx].mean(1)).mean())
 
     def vertices(self, idx: torch.Tensor) -> torch.Tensor:
         """Model-space vertices [B, V, 3] of frames ``idx`` [B] (one batched head-model call)."""

@@ -118,12 +118,6 @@ def frame_coverage(track, resolution: int, device) -> dict:
     return {"cover_x": torch.from_numpy(cx).to(device), "cover_y": torch.from_numpy(cy).to(device)}
 
 
-def outside_share(problem: Problem) -> float:
-    """Mean share of the training crops' pixels that lie outside the filmed frame (excluded from the loss)."""
-    w = problem.inside(problem.train)
-    return 0.0 if w is None else float(1.0 - w.mean())
-
-
 def _to(layout, device):
     return layout.to(device) if hasattr(layout, "to") else layout
 
@@ -220,7 +214,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
         "seconds_stage2": state.seconds[1], "seconds_targets": info.get("seconds_targets"),
         "seconds_colour_init": info.get("seconds_colour_init"), "device": str(device),
         "gaussians": int(problem.u_base.shape[0]), "preset": cfg.preset, "colour_init": info["colour_init"],
-        "scale_init": info["scale_init"], "outside_frame": outside_share(problem),
+        "scale_init": info["scale_init"], "outside_frame": problem.outside_share(problem.train),
         "steps": [s1, s2], "resolution": cfg.resolution, "uv_size": cfg.uv_size, "batch": cfg.batch,
         "head": track.head, "torch_threads": torch.get_num_threads(), "resumed": bool(resume),
         "final_loss": state.history["total"][-1] if state.history["total"] else None,
