@@ -37,17 +37,15 @@ def main() -> None:
 
     import torch
 
-    torch.set_flush_denormal(True)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     from dejavu_cli.create.config import preset_config, stage_steps
     from dejavu_cli.create.optimize import new_state, optimize
     from dejavu_cli.create.run import build_problem, create_avatar
-    from dejavu_cli.device import resolve_device
+    from dejavu_cli.device import configure_torch, resolve_device
 
     cfg = preset_config(args.preset, device=args.device, steps=args.steps, resolution=args.resolution,
                         uv_size=args.uv_size, batch=args.batch)
     device = resolve_device(cfg.device)
+    configure_torch(device, args.threads)
     t0 = time.perf_counter()
     track, crops, video = _inputs(args, cfg)
     t_inputs = time.perf_counter() - t0

@@ -50,9 +50,9 @@ def main():
     ap.add_argument("--chunk", type=int, default=0, help="compositing chunk (torch backend; 0: default)")
     ap.add_argument("--tile", type=int, default=0, help="tile edge (torch backend; 0: default)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
+    from dejavu_cli.device import configure_torch
+
+    configure_torch(args.device, args.threads)
     from dejavu_cli.render import composite
     from dejavu_cli.render.api import render
     from dejavu_cli.render.torch_raster import TILE, rasterize

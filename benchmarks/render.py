@@ -91,10 +91,10 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
+    from dejavu_cli.device import configure_torch
+
     device = torch.device(args.device)
+    configure_torch(device, args.threads)
     animator, head = make_animator(args.head, args.uv_size, args.blendmaps, device)
     N = animator.avatar.n_gaussians
     print(f"device={device.type} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine()}, "

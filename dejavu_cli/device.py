@@ -22,3 +22,14 @@ def resolve_device(name: str):
     if device.type == "cuda" and not torch.cuda.is_available():
         raise DejavuError(f"--device {name} was asked for but no CUDA GPU is available (use --device cpu or auto)")
     return device
+
+
+def configure_torch(device, threads: int = 0) -> None:
+    """Process-wide torch settings for work on ``device``: ``threads`` CPU threads when > 0 (else torch's
+    default) and, on the CPU, denormals flushed to zero (the rasterizer's tails are ~30x slower without)."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    if torch.device(device).type == "cpu":
+        torch.set_flush_denormal(True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dejavu_cli.config import knob
-from dejavu_cli.device import resolve_device
+from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 
 
@@ -46,8 +46,7 @@ def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool
     if out_path.resolve() == avatar_path.resolve():
         raise DejavuError(f"refusing to overwrite the input {avatar_path}")
     device = resolve_device(cfg.device)
-    if device.type == "cpu":
-        torch.set_flush_denormal(True)
+    configure_torch(device)
     avatar = load_avatar(avatar_path)
     animator = Animator(avatar, load_head(avatar.head, device=device), device)
     params = animator.neutral(1)

@@ -20,7 +20,7 @@ from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.optimize import (Interrupted, evaluate, final_delta, new_state, optimize, state_arrays,
                                         state_from_arrays)
 from dejavu_cli.create.problem import Problem, eval_indices
-from dejavu_cli.device import resolve_device
+from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 
 
@@ -176,11 +176,8 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
 
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    if device.type == "cpu":
-        torch.set_flush_denormal(True)
+    configure_torch(device, cfg.threads)
     output = Path(output)
     ckpt = checkpoint_path(output)
     if resume and not ckpt.exists():

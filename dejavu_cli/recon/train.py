@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from dejavu_cli.device import resolve_device
+from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.recon.config import TrainConfig
 
@@ -73,10 +73,7 @@ def train(data: str | os.PathLike, output: str | os.PathLike, cfg: TrainConfig =
         torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if device.type == "cpu":
-        torch.set_flush_denormal(True)
+    configure_torch(device, cfg.threads)
     say = log if rank == 0 else (lambda *a, **k: None)
     try:
         ds = ReconDataset(data)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dejavu_cli.device import resolve_device
+from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.reenact.config import ReenactConfig, validate
 from dejavu_cli.reenact.transfer import (Motion, absolute_transfer, frame_positions, interpolate_motion,
@@ -109,8 +109,7 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     if out_path.resolve() in (avatar_path.resolve(), driver_path.resolve()):
         raise DejavuError(f"refusing to overwrite an input: {out_path}")
     device = resolve_device(cfg.device)
-    if device.type == "cpu":
-        torch.set_flush_denormal(True)
+    configure_torch(device)
     avatar = load_avatar(avatar_path)
     info = probe(driver_path)
     head = load_head(avatar.head, device=device)
