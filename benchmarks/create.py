@@ -116,10 +116,10 @@ def _sync(device) -> None:
 def _inputs(args, cfg):
     """(track, crops or None, video or None)."""
     if args.track:
-        from dejavu_cli.track.file import load_track
+        from dejavu_cli.track.api import load_track
 
         return load_track(args.track), None, args.video
-    from dejavu_cli.create.synthetic import make_problem
+    from dejavu_cli.fit.synthetic import make_problem
     from dejavu_cli.head.registry import load_head
 
     name = args.head

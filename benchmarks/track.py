@@ -37,10 +37,9 @@ def main() -> None:
 
     from dejavu_cli.head.registry import load_head
     from dejavu_cli.io.video_reader import probe
+    from dejavu_cli.track.api import jitter, track_video
     from dejavu_cli.track.config import TrackConfig
     from dejavu_cli.track.correspond import correspondence_for
-    from dejavu_cli.track.file import jitter
-    from dejavu_cli.track.pipeline import track_video
 
     info = probe(args.video)
     print(f"video {args.video}: {info.n_frames} frames {info.size[0]}x{info.size[1]} @ {info.fps:.2f} fps, "
@@ -60,7 +59,7 @@ def main() -> None:
         print(f"run {r + 1}: {n} frames ({int(track.valid.sum())} with a face) in {wall:.2f} s wall, "
               f"{cpu:.2f} s cpu")
         print(f"  frames/s  {stages}  total {n / wall:7.1f}")
-        print(f"  seconds   " + "  ".join(f"{k} {v:.2f}" for k, v in tm.items()))
+        print("  seconds   " + "  ".join(f"{k} {v:.2f}" for k, v in tm.items()))
         v = track.valid
         err = track.landmark_error[v]
         print(f"  landmark error {err.mean():.3f} px mean, {float(sorted(err)[int(0.95 * (len(err) - 1))]):.3f}"

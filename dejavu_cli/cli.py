@@ -12,8 +12,20 @@ import sys
 import typer
 
 from dejavu_cli import __version__
-from dejavu_cli.commands import (create, demo, export, info, reconstruct, reenact, render, setup,
-                                 template, track, train_recon, weights)
+from dejavu_cli.commands import (
+    create,
+    demo,
+    export,
+    info,
+    reconstruct,
+    reenact,
+    render,
+    setup,
+    template,
+    track,
+    train_recon,
+    weights,
+)
 from dejavu_cli.errors import DejavuError
 
 app = typer.Typer(

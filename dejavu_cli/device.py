@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import torch
+
 from dejavu_cli.errors import DejavuError
 
 
 def resolve_device(name: str):
     """``"auto"`` -> cuda when available, else cpu; ``"cpu"``; ``"cuda"`` / ``"cuda:N"`` (refused with a
     one-line error when no CUDA GPU is present). Returns a ``torch.device``."""
-    import torch
 
     name = (name or "auto").strip().lower()
     if name == "auto":
@@ -27,7 +28,6 @@ def resolve_device(name: str):
 def configure_torch(device, threads: int = 0) -> None:
     """Process-wide torch settings for work on ``device``: ``threads`` CPU threads when > 0 (else torch's
     default) and, on the CPU, denormals flushed to zero (the rasterizer's tails are ~30x slower without)."""
-    import torch
 
     if threads:
         torch.set_num_threads(int(threads))

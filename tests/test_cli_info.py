@@ -40,7 +40,7 @@ def test_info_bad_files_one_line(cli, avatar_file, tmp_path, capsys):
 
 
 def test_info_dispatches_tracking_files(cli, tmp_path, monkeypatch, capsys):
-    import dejavu_cli.track.file as track_file
+    import dejavu_cli.track.api as track_file
 
     path = tmp_path / "x.track.npz"
     np.savez(path, schema=np.array("dejavu.track/1"))

@@ -19,7 +19,7 @@ def _cfg(**kw) -> CreateConfig:
 
 @pytest.fixture(scope="module")
 def synthetic(test_head):
-    from dejavu_cli.create.synthetic import make_problem
+    from dejavu_cli.fit.synthetic import make_problem
 
     return make_problem(test_head, uv_size=32, size=48, n_frames=20, seed=0)
 
@@ -139,7 +139,7 @@ def test_cli_rejects_bad_options_and_missing_checkpoint(cli, tmp_path, capsys):
 
 
 def test_cli_interrupt_exits_130_with_checkpoint_hint(cli, tmp_path, capsys, monkeypatch):
-    import dejavu_cli.create.api as api
+    import dejavu_cli.usecases.create_video as api
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt("interrupted at step 3; checkpoint X.ckpt.npz (continue with --resume)")
@@ -175,8 +175,8 @@ def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path, ou
     assert rep["psnr"] >= 30.0, rep["psnr"]
 
     # what the avatar renders above the frame stays closer to the true (unfilmed) head than to the padding
-    from dejavu_cli.avatar.file import load_avatar
     from dejavu_cli.avatar.animate import Animator
+    from dejavu_cli.avatar.file import load_avatar
     from dejavu_cli.head.base import HeadParams
     from dejavu_cli.head.registry import load_head
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dejavu_cli.avatar.gaussians import SH_C0
-from dejavu_cli.create import colour, targets
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.fit import colour, targets
 from dejavu_cli.render.camera import default_viewmat, intrinsics, project
 
 
@@ -139,7 +139,7 @@ def test_head_keep_mask_on_test_head(test_head):
 
 def test_unseen_texels_take_their_regions_colour():
     """Back-facing texels get the mean colour of the seen texels of their group, else the global mean."""
-    from dejavu_cli.create.colour import project_colours
+    from dejavu_cli.fit.colour import project_colours
     from dejavu_cli.render.camera import default_viewmat, focal_from_fov, intrinsics
 
     R = 64

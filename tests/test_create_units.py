@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from dejavu_cli.create import checkpoint, losses, report, stages
+from dejavu_cli.create import checkpoint, report, stages
 from dejavu_cli.create.config import CreateConfig, preset_config, stage_steps
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.fit import losses
 
 
 def _ssim_reference(x: np.ndarray, y: np.ndarray, win: int = 11, sigma: float = 1.5) -> float:

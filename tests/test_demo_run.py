@@ -4,8 +4,8 @@ import json
 import subprocess
 
 import pytest
-
 from conftest import VIDEOS, need
+
 from dejavu_cli.cli import main
 
 
@@ -61,8 +61,9 @@ def test_demo_flame_not_set_up_names_the_command(tmp_path, capsys, session_home)
 
     if is_ready("flame"):
         pytest.skip("FLAME is set up in this DEJAVU_HOME")
-    from dejavu_cli.io.video_writer import write_video
     import numpy as np
+
+    from dejavu_cli.io.video_writer import write_video
 
     clip = tmp_path / "c.mp4"
     write_video(clip, (np.zeros((32, 32, 3), np.uint8) for _ in range(2)), 10.0, (32, 32))

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from dejavu_cli.demo.sample import PEXELS_CLIP, ensure_sample
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.sample import PEXELS_CLIP, ensure_sample
 
 CLIP = b"not really an mp4\n" * 100
 CLIP_SHA = "17db5c17d3aaeb73e1763605c641c38a4e9e299e5bd6830be6c017fdd8b639c1"

@@ -89,7 +89,7 @@ def test_setup_ict_downloads_through_url(server, tmp_path, monkeypatch):
         entry.source = f"{url}/small.zip"
         return entry
 
-    monkeypatch.setattr(registry, "archive_entry", local_entry)
+    monkeypatch.setattr(ict, "archive_entry", local_entry)
     with pytest.raises(DejavuError, match="not an ICT-FaceKit archive"):
         ict.setup_ict(progress=False)
     assert (tmp_path / "downloads" / f"ICT-FaceKit-{ict.ICT_COMMIT}.zip").exists()

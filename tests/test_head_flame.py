@@ -5,11 +5,10 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from test_safe_pickle import fake_modules
 
-from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import REGION_NAMES, HeadParams
 from dejavu_cli.head.testhead import build_test_head
-from test_safe_pickle import fake_modules
 
 
 def write_fake_flame(path, monkeypatch, vt=False, swap_eyes=False):

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_hub_server import fake_hub  # noqa: F401  (fixture)
 
 from dejavu_cli.errors import DejavuError
-from test_hub_server import fake_hub  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = b"dejavu test checkpoint bytes\n" * 100

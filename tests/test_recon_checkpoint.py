@@ -7,11 +7,11 @@ import pickle
 
 import pytest
 import torch
+from test_hub_server import fake_hub  # noqa: F401  (fixture)
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.recon.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from dejavu_cli.recon.network import ReconNet, ReconNetConfig
-from test_hub_server import fake_hub  # noqa: F401  (fixture)
 
 TINY = dict(img_size=32, channels=(4, 4, 8, 8, 8))
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dejavu_cli.recon.network import (ReconNet, ReconNetConfig, binomial_blur, count_parameters,
-                                      images_to_input)
+from dejavu_cli.recon.network import ReconNet, ReconNetConfig, binomial_blur, count_parameters, images_to_input
 
 TINY = dict(img_size=32, channels=(4, 4, 8, 8, 8))
 

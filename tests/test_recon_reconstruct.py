@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import PHOTOS, need
 
 
 def test_duplicate_row_tiles_frames():
-    from dejavu_cli.create.synthetic import make_problem
+    from dejavu_cli.fit.synthetic import make_problem
     from dejavu_cli.head.registry import load_head
-    from dejavu_cli.recon.single import duplicate_row
     from dejavu_cli.recon.synthetic import _one_row
+    from dejavu_cli.usecases.reconstruct_photo import duplicate_row
 
     track, _, _ = make_problem(load_head("test"), uv_size=16, size=32, n_frames=2)
     one = _one_row(track, 1)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from dejavu_cli.fit.losses import view_consistency
 from dejavu_cli.recon.config import TrainConfig
-from dejavu_cli.recon.train import schedule, view_consistency
+from dejavu_cli.recon.train import schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(batch=4, views=2, resolution=32, start_resolution=32, img_size=32, width=4, uv_size=16,

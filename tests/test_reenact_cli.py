@@ -4,8 +4,8 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import VIDEOS, need
+
 from dejavu_cli.cli import main
 
 

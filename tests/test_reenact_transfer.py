@@ -5,10 +5,18 @@ import pytest
 import torch
 
 from dejavu_cli.errors import DejavuError
-from dejavu_cli.head.pose import axis_angle_to_matrix
-from dejavu_cli.head.pose import quat_mul, quat_to_rotvec, rotvec_to_quat
-from dejavu_cli.reenact.transfer import (Motion, absolute_transfer, fill_invalid, gaussian_smooth, mean_rotation,
-                                         neutral_expression, relative_transfer, smooth_motion, smooth_rotvec)
+from dejavu_cli.head.pose import axis_angle_to_matrix, quat_mul, quat_to_rotvec, rotvec_to_quat
+from dejavu_cli.reenact.transfer import (
+    Motion,
+    absolute_transfer,
+    fill_invalid,
+    gaussian_smooth,
+    mean_rotation,
+    neutral_expression,
+    relative_transfer,
+    smooth_motion,
+    smooth_rotvec,
+)
 
 
 def _R(v):

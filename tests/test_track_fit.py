@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dejavu_cli.render.camera import default_viewmat, focal_from_fov, intrinsics, project as camera_project
+from dejavu_cli.render.camera import default_viewmat, focal_from_fov, intrinsics
+from dejavu_cli.render.camera import project as camera_project
 from dejavu_cli.track.correspond import from_landmarks68
 from dejavu_cli.track.fit import FitWeights, build_landmark_model, fit_landmarks, pnp_init, project
 

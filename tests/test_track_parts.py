@@ -7,7 +7,7 @@ import pytest
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.track import crop as C
-from dejavu_cli.track.landmarks import choose_subject, face_alignment_status
+from dejavu_cli.track.landmarks import Landmarker, MediaPipeLandmarker, choose_subject
 from dejavu_cli.track.segment import pack_mask, unpack_masks
 
 
@@ -80,15 +80,11 @@ def test_choose_subject_largest_then_consistent():
     assert choose_subject([], None) is None
 
 
-def test_face_alignment_not_available_message(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    reason = face_alignment_status()
-    assert reason is not None and "\n" not in reason
-    assert "not installed" in reason or "not cached" in reason
-    from dejavu_cli.track.landmarks import FaceAlignmentLandmarker
-
-    with pytest.raises(DejavuError):
-        FaceAlignmentLandmarker()
+def test_mediapipe_landmarker_follows_the_protocol():
+    assert "n_points" in Landmarker.__annotations__
+    for name in ("n_points", "detect", "close"):
+        assert hasattr(MediaPipeLandmarker, name)
+    assert MediaPipeLandmarker.n_points == 478
 
 
 def _track(T=5, size=32):
@@ -197,7 +193,7 @@ def test_inside_coverage_agrees_with_crop_padding():
 def test_native_stderr_filter_drops_only_the_known_noise(capfd):
     import os
 
-    from dejavu_cli.track.landmarks import native_stderr_without
+    from dejavu_cli.track.mediapipe_env import native_stderr_without
 
     with native_stderr_without():
         os.write(2, b"keep: a real native error\n")

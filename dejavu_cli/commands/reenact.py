@@ -31,7 +31,7 @@ def reenact(
     By default the driver's change from its own neutral face and mean head pose is applied to the avatar
     (relative transfer); frames without a face hold the last tracked pose.
     """
-    from dejavu_cli.reenact.drive import reenact as run
+    from dejavu_cli.usecases.reenact_video import reenact as run
 
     cfg = ReenactConfig(absolute=absolute, side_by_side=side_by_side, size=size, fps=fps, device=device,
                         smooth=smooth, start=start, duration=duration, batch=batch, background=background)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from dejavu_cli.avatar.video import RenderConfig
 from dejavu_cli.config import default_of, help_of
+from dejavu_cli.usecases.config import RenderConfig
 
 _D = lambda name: default_of(RenderConfig, name)  # noqa: E731
 _H = lambda name: help_of(RenderConfig, name)  # noqa: E731
@@ -24,7 +24,7 @@ def render(
     background: str = typer.Option(_D("background"), "--background", help=_H("background")),
 ) -> None:
     """Render an avatar to an MP4 (orbit or fixed view)."""
-    from dejavu_cli.avatar.video import render_avatar_video
+    from dejavu_cli.usecases.render_video import render_avatar_video
 
     cfg = RenderConfig(turntable=turntable, size=size, frames=frames, fps=fps, batch=batch,
                        expression=expression, device=device, background=background)

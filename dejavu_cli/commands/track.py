@@ -38,7 +38,7 @@ def track(
 
     from dejavu_cli.errors import DejavuError
     from dejavu_cli.io.atomic import atomic_path
-    from dejavu_cli.track.file import summarize
+    from dejavu_cli.track.api import summarize
 
     src = Path(video)
     out = Path(output) if output else Path.cwd() / (src.stem + ".track.npz")
@@ -48,7 +48,7 @@ def track(
     if preview and Path(preview).suffix.lower() != ".mp4":
         raise DejavuError(f"--preview must be an .mp4 path, got {preview}")
     cfg = TrackConfig(head=head, size=size, device=device, every=every, iterations=iterations)
-    from dejavu_cli.track.pipeline import track_cached
+    from dejavu_cli.track.api import track_cached
 
     t0 = time.perf_counter()
     tr, cached, reused = track_cached(src, cfg, progress=True, refresh=refresh)
@@ -62,7 +62,7 @@ def track(
                f"landmark error {facts['landmark_error_px']} px at {tr.size}")
     if preview:
         from dejavu_cli.head.registry import load_head
-        from dejavu_cli.track.preview import write_preview
+        from dejavu_cli.track.api import write_preview
 
         write_preview(preview, src, tr, load_head(tr.head))
         typer.echo(f"preview: {preview}")

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import save_npz_atomic
@@ -59,8 +60,6 @@ def adam_state_arrays(opt, prefix: str = "adam") -> dict[str, np.ndarray]:
 
 def restore_adam(opt, arrays: dict[str, np.ndarray], prefix: str = "adam") -> None:
     """Load the moments written by :func:`adam_state_arrays` into ``opt`` (same parameter order)."""
-    import torch
-
     for i, p in enumerate(opt.param_groups[0]["params"]):
         if f"{prefix}{i}_m" not in arrays:
             continue

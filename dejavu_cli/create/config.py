@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from dejavu_cli.config import knob
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.registry import DEFAULT_HEAD, default_uv_size, head_help
 
 PRESETS = ("fast", "paper")
 
@@ -19,7 +20,7 @@ PRESETS = ("fast", "paper")
 @dataclass
 class CreateConfig:
     preset: str = knob("fast", "Preset: 'paper' (512^2 renders, paper UV size, batch 8) or 'fast' (small, CPU).")
-    head: str = knob("ict", "Head model used when tracking: 'ict' or 'flame'.")
+    head: str = knob(DEFAULT_HEAD, head_help())
     steps: int = knob(300, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).")
     stage1_fraction: float = knob(0.3, "Fraction of the steps spent in stage 1 (global UV rectification).")
     resolution: int = knob(128, "Training render resolution (square, pixels).")
@@ -56,9 +57,8 @@ def preset_config(name: str, **overrides) -> CreateConfig:
     if name not in PRESETS:
         raise DejavuError(f"unknown preset {name!r} (choose one of: {', '.join(PRESETS)})")
     if name == "paper":
-        from dejavu_cli.uv.layout import default_uv_size  # the head's default S (FLAME 320 as the paper)
 
-        uv = default_uv_size(overrides.get("head") or "ict")
+        uv = default_uv_size(overrides.get("head") or DEFAULT_HEAD)
         base = CreateConfig(preset="paper", steps=800, resolution=512, uv_size=uv, batch=8)
     else:
         base = CreateConfig(preset="fast")

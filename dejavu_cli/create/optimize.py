@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from dejavu_cli.create import losses, stages
+from dejavu_cli.create import stages
 from dejavu_cli.create.checkpoint import adam_state_arrays, restore_adam
 from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.problem import Problem, render_batch
+from dejavu_cli.fit import losses
 
 LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale")
 HISTORY_KEYS = ("step",) + LOSS_KEYS + ("seconds",)
@@ -31,7 +33,6 @@ HISTORY_KEYS = ("step",) + LOSS_KEYS + ("seconds",)
 @dataclass
 class TrainState:
     """Everything needed to continue a run exactly (see :func:`state_arrays`)."""
-
     delta_global: torch.Tensor                     # [N, 13]
     blendmaps: torch.Tensor | None = None          # [D, N, 13] once stage 2 started
     step: int = 0
@@ -43,7 +44,6 @@ class TrainState:
 
 class Interrupted(KeyboardInterrupt):
     """Raised at a step boundary after Ctrl-C (or a test hook); carries the :class:`TrainState`."""
-
     def __init__(self, state: TrainState):
         super().__init__("interrupted")
         self.state = state
@@ -118,7 +118,6 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
     ``hook(step)`` is called at every step boundary (tests raise KeyboardInterrupt from it). Any
     KeyboardInterrupt becomes :class:`Interrupted` carrying the state as of the last finished step.
     """
-    from tqdm import tqdm
 
     s1, _ = stage_steps(cfg)
     opt = None

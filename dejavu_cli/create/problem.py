@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dejavu_cli.avatar.gaussians import maps_to_gaussians
+from dejavu_cli.fit.targets import head_vertices
 from dejavu_cli.head.base import HeadModel
+from dejavu_cli.render.api import render
 
 
 @dataclass
@@ -76,8 +79,6 @@ class Problem:
 
     def vertices(self, idx: torch.Tensor) -> torch.Tensor:
         """Model-space vertices [B, V, 3] of frames ``idx`` [B] (one batched head-model call)."""
-        from dejavu_cli.create.targets import head_vertices
-
         pick = lambda x: None if x is None else x[idx]  # noqa: E731
         with torch.no_grad():
             return head_vertices(self.head, self.identity, self.expression[idx], pick(self.jaw), pick(self.eyes))
@@ -85,9 +86,6 @@ class Problem:
 
 def render_batch(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, verts: torch.Tensor | None = None):
     """Render frames ``idx`` [B] with maps ``u_base + delta`` (delta [B, N, 13]) -> RenderOutput [B, R, R, .]."""
-    from dejavu_cli.avatar.gaussians import maps_to_gaussians
-    from dejavu_cli.render.api import render
-
     if verts is None:
         verts = problem.vertices(idx)
     maps = problem.u_base[None] + delta

@@ -1,28 +1,36 @@
 """``create_avatar``: tracked video -> personalized avatar + report (paper section 3.4), end to end.
 
-Steps: targets (crops, person mask, head-region cut) -> U_init on the tracked identity (+ mean offsets of
-the reconstruction network when a checkpoint is given) -> colour initialization from the video -> stage 1
+Steps: targets (crops, person mask, head-region cut) -> U_init on the tracked identity (+ mean offsets the caller
+supplies: the reconstruction network's with --checkpoint) -> colour initialization from the video -> stage 1
 and stage 2 -> held-out metrics -> avatar file, report JSON + PNG. Ctrl-C writes ``AVATAR.ckpt.npz``; the
 same command with ``resume=True`` continues it. Outputs are written atomically, the avatar last.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dejavu_cli.create import colour, targets as tg
+from dejavu_cli.avatar.file import Avatar, save_avatar
 from dejavu_cli.create.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from dejavu_cli.create.config import CreateConfig, stage_steps
-from dejavu_cli.create.optimize import (Interrupted, evaluate, final_delta, new_state, optimize, state_arrays,
-                                        state_from_arrays)
+from dejavu_cli.create.optimize import Interrupted, evaluate, new_state, optimize, state_arrays, state_from_arrays
 from dejavu_cli.create.problem import Problem, eval_indices
+from dejavu_cli.create.report import report_paths, write_json, write_png
+from dejavu_cli.create.stages import channel_scale
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
-
+from dejavu_cli.fit import colour
+from dejavu_cli.fit import targets as tg
+from dejavu_cli.fit.losses import make_lpips
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.track import api as track_api
+from dejavu_cli.uv.layout import build_layout
+from dejavu_cli.uv.maps import init_maps
 
 #: Initial Gaussian standard deviation as a fraction of the texel spacing (scale_init "spacing").
 SPACING_FACTOR = 0.6
@@ -30,8 +38,6 @@ SPACING_FACTOR = 0.6
 
 def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: CreateConfig) -> np.ndarray:
     """uint8 targets [T_all, R, R, 3] (rows of ``frames`` filled, others white). crops [len(frames), S, S, 3]."""
-    from dejavu_cli.track.segment import unpack_masks
-
     S, R = int(track.size), cfg.resolution
     m = min(int(track.mask_size), R)  # masks at the person mask's or the training resolution, whichever is lower
     f = torch.as_tensor(frames)
@@ -42,7 +48,7 @@ def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: Creat
     M = int(track.mask_size)
     if m != M:  # the head cut at the lower resolution, the person mask at its own
         keep = keep[:, (np.arange(M) * m) // M][:, :, (np.arange(M) * m) // M]
-    person = unpack_masks(track.masks[frames], M)
+    person = track_api.person_masks(track, frames)
     out = np.empty((track.T, R, R, 3), np.uint8)
     unused = np.ones(track.T, bool)
     unused[frames] = False
@@ -53,21 +59,19 @@ def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: Creat
     return out
 
 
-def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, device, progress=True) -> tuple[
-        Problem, dict]:
-    """Everything fixed during optimization; ``crops`` (uint8 [T, S, S, 3] for all frames) or the ``video``."""
-    from dejavu_cli.head.registry import load_head
-    from dejavu_cli.uv.layout import build_layout
-    from dejavu_cli.uv.maps import init_maps
+def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, device, progress=True,
+                  offsets_fn=None) -> tuple[Problem, dict]:
+    """Everything fixed during optimization; ``crops`` (uint8 [T, S, S, 3] for all frames) or the ``video``.
+
+    ``offsets_fn(layout, track, crops, frames) -> [N, 13]``, when given, supplies mean offsets added to
+    U_init (the reconstruction network's, paper eq. 9: the use case passes them in)."""
 
     info = {}
     head = load_head(track.head, device="cpu")
     train, held = tg.split_frames(track.valid, cfg.heldout_fraction)
     frames = np.concatenate([train, held])
     if crops is None:
-        from dejavu_cli.track.pipeline import read_crops
-
-        crops = read_crops(video, track, frames)
+        crops = track_api.read_crops(video, track, frames)
     else:
         crops = crops[frames]
     t0 = time.perf_counter()
@@ -83,7 +87,8 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         info["scale_init"] = "spacing"
     else:
         info["scale_init"] = "paper"
-    u_base = u_init + mean_offsets(cfg, layout, track, crops, frames)
+    u_base = u_init + (offsets_fn(layout, track, crops, frames).float().cpu() if offsets_fn is not None
+                       else torch.zeros_like(u_init))
     info["u_init"] = u_init
     t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32, device=device)  # noqa: E731
     K = tg.scale_intrinsics(t(track.K), int(track.size), cfg.resolution)
@@ -110,9 +115,7 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
 
 def frame_coverage(track, resolution: int, device) -> dict:
     """Problem's ``cover_x``/``cover_y`` [T, R]: which crop pixels the video filmed (empty when all of them)."""
-    from dejavu_cli.track.crop import inside_coverage
-
-    cx, cy = inside_coverage(track.crop_boxes, track.source_size, resolution)
+    cx, cy = track_api.coverage(track, resolution)
     if cx.min() >= 1.0 and cy.min() >= 1.0:
         return {}
     return {"cover_x": torch.from_numpy(cx).to(device), "cover_y": torch.from_numpy(cy).to(device)}
@@ -120,16 +123,6 @@ def frame_coverage(track, resolution: int, device) -> dict:
 
 def _to(layout, device):
     return layout.to(device) if hasattr(layout, "to") else layout
-
-
-def mean_offsets(cfg: CreateConfig, layout, track, crops, frames) -> torch.Tensor:
-    """Mean reconstruction-network offsets [N, 13] (paper eq. 9's mean delta U), zeros without a checkpoint."""
-    n = int(layout.n_texels)
-    if not cfg.checkpoint:
-        return torch.zeros(n, 13)
-    from dejavu_cli.recon.infer import mean_offsets as recon_mean
-
-    return recon_mean(cfg.checkpoint, layout, track, crops, frames).float().cpu()
 
 
 def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
@@ -153,8 +146,6 @@ RESUME_FIXED = ("uv_size", "scale_init", "resolution", "n_blend", "batch", "seed
 
 
 def _load_resume(path: Path, cfg: CreateConfig, track, device):
-    import dataclasses
-
     arrays, meta = load_checkpoint(path)
     if meta.get("video_sha256") != track.video_sha256:
         raise DejavuError(f"{path} belongs to another video; delete it or drop --resume")
@@ -166,13 +157,12 @@ def _load_resume(path: Path, cfg: CreateConfig, track, device):
 
 
 def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False, hook=None, progress: bool = True,
-                  crops: np.ndarray | None = None):
+                  crops: np.ndarray | None = None, offsets_fn=None):
     """Personalize an avatar from ``track`` (TrackResult) and ``video`` (or pre-read ``crops`` [T, S, S, 3]).
 
     Writes ``output`` (avatar), ``*.report.json`` and ``*.report.png``; returns (avatar, report dict).
     On Ctrl-C writes ``*.ckpt.npz`` and re-raises KeyboardInterrupt; ``resume=True`` continues from it.
     """
-    import dataclasses
 
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)
@@ -183,9 +173,8 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
     if resume and not ckpt.exists():
         raise DejavuError(f"--resume: no checkpoint at {ckpt}")
 
-    problem, info = build_problem(track, crops, video, cfg, device, progress)
+    problem, info = build_problem(track, crops, video, cfg, device, progress, offsets_fn)
     state = _load_resume(ckpt, cfg, track, device) if resume else new_state(problem.u_base.shape[0], cfg, device)
-    from dejavu_cli.create.losses import make_lpips
 
     lpips_fn = make_lpips(device) if cfg.w_lpips > 0 else None
     try:
@@ -224,9 +213,6 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
 
 def write_outputs(output: Path, avatar, report: dict, state, renders, gts, split: int) -> None:
     """Report JSON + PNG first, then the avatar (each atomically)."""
-    from dejavu_cli.avatar.file import save_avatar
-    from dejavu_cli.create.report import report_paths, write_json, write_png
-
     js, png = report_paths(output)
     hist = dict(state.history, stage_split=split)
     title = (f"{report['preset']}: held-out PSNR {report['psnr']:.2f} dB, SSIM {report['ssim']:.3f}, "
@@ -244,9 +230,6 @@ def make_avatar(problem: Problem, state, track, cfg: CreateConfig, u_init: torch
     in which case the avatar uses the global rectification). The neutral/canonical fields are the tracked
     means over the training frames (reenactment's rest pose).
     """
-    from dejavu_cli.avatar.file import Avatar
-
-    from dejavu_cli.create.stages import channel_scale
 
     npy = lambda x: x.detach().float().cpu().numpy()  # noqa: E731
     unit = channel_scale().numpy()                     # optimized units (position cm) -> map units (m)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 
-
 #: Position offsets are optimized in centimetres (the official code's ``loc_discount`` 0.01): with Adam at
 #: lr 0.05 a metre-valued parameter would jump 5 cm per step. Maps stay in metres (docs/conventions.md).
 POSITION_UNIT = 0.01

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dejavu_cli.avatar.animate import Animator
+from dejavu_cli.head.registry import load_head
+
 
 def export_gaussians(avatar, expression: str | None = None, device="cpu") -> dict[str, np.ndarray]:
     """Pre-activation Gaussians (numpy, float32) of ``avatar`` at the neutral expression, or with the
     expression ``expression`` set to 1: means [N, 3], log_scales [N, 3], quats [N, 4] (w, x, y, z, as
     stored), opacity_logits [N], sh_dc [N, 3]."""
-    from dejavu_cli.avatar.animate import Animator
-    from dejavu_cli.head.registry import load_head
 
     animator = Animator(avatar, load_head(avatar.head, device=device), device)
     params = animator.neutral(1)

@@ -11,6 +11,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+from plyfile import PlyData, PlyElement
+
+from dejavu_cli.export.gaussians import as_export_dict
+from dejavu_cli.io.atomic import atomic_path
 
 
 def ply_property_names(sh_degree: int = 3) -> list[str]:
@@ -41,11 +45,6 @@ def ply_vertex_array(g: dict[str, np.ndarray], sh_degree: int = 3) -> np.ndarray
 
 def write_ply(source, path: str | os.PathLike, sh_degree: int = 3, expression: str | None = None) -> Path:
     """Write a 3DGS PLY atomically from an Avatar (static, at ``expression``) or an export dict."""
-    from plyfile import PlyData, PlyElement
-
-    from dejavu_cli.export.gaussians import as_export_dict
-    from dejavu_cli.io.atomic import atomic_path
-
     vertex = ply_vertex_array(as_export_dict(source, expression), sh_degree)
     ply = PlyData([PlyElement.describe(vertex, "vertex")], text=False, byte_order="<",
                   comments=["dejavu Gaussian head avatar (3DGS inria layout)"])

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from dejavu_cli.avatar.gaussians import SH_C0
+from dejavu_cli.export.gaussians import as_export_dict
+from dejavu_cli.io.atomic import atomic_path
 
 SPLAT_DTYPE = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rot", "u1", 4)])
 
@@ -35,9 +37,6 @@ def splat_records(g: dict[str, np.ndarray]) -> np.ndarray:
 
 def write_splat(source, path: str | os.PathLike, expression: str | None = None) -> Path:
     """Write a ``.splat`` atomically from an Avatar (static, at ``expression``) or an export dict."""
-    from dejavu_cli.export.gaussians import as_export_dict
-    from dejavu_cli.io.atomic import atomic_path
-
     data = splat_records(as_export_dict(source, expression)).tobytes()
     with atomic_path(path, suffix=".splat") as tmp:
         tmp.write_bytes(data)

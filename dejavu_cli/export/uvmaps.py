@@ -6,15 +6,18 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from dejavu_cli.avatar.animate import Animator
+from dejavu_cli.avatar.gaussians import blend_weights, compose_maps
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.io.atomic import save_npz_atomic
 
 
 def uv_images(avatar, layout) -> dict[str, np.ndarray]:
     """Named float32 images: init, mean_offsets, rectification [S, S, 13], blendmaps [D, S, S, 13],
     neutral (the composed neutral map), valid [S, S] bool, pos_weight [S, S], region [S, S] int16
     (index into head.base.REGION_NAMES, -1 outside), features [S, S] bool."""
-    import torch
-
-    from dejavu_cli.avatar.gaussians import blend_weights, compose_maps
 
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
     img = lambda a, fill=0.0: layout.to_image(t(a).cpu(), fill).numpy()  # noqa: E731
@@ -37,11 +40,7 @@ def uv_images(avatar, layout) -> dict[str, np.ndarray]:
 
 def write_uv_npz(avatar, path: str | os.PathLike, layout=None) -> Path:
     """Write the UV images of ``avatar`` (plus channel names and blend drivers) atomically."""
-    from dejavu_cli.io.atomic import save_npz_atomic
-
     if layout is None:
-        from dejavu_cli.avatar.animate import Animator
-        from dejavu_cli.head.registry import load_head
 
         layout = Animator(avatar, load_head(avatar.head)).layout
     arrays = uv_images(avatar, layout)

@@ -16,6 +16,11 @@ import numpy as np
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import REGION_NAMES
+from dejavu_cli.head.landmarks68 import EYE_X, EYE_Y, canonical_68
+from dejavu_cli.head.obj import read_mesh
+from dejavu_cli.head.paths import head_path
+from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.io.safe_pickle import restricted_load
 
 SCHEMA = "dejavu.head.flame/1"
 N_SHAPE_TOTAL, N_SHAPE, N_EXPR = 300, 100, 50
@@ -24,16 +29,11 @@ REQUIRED = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights"
 
 def setup_flame(pkl: str | os.PathLike, uv_template: str | os.PathLike | None = None) -> Path:
     """Convert ``pkl`` (and an optional UV template OBJ) into the cached ``flame.npz``; return its path."""
-    from dejavu_cli.head.registry import head_path
-    from dejavu_cli.io.atomic import save_npz_atomic
-
     arrays = convert_flame(Path(pkl).expanduser(), Path(uv_template).expanduser() if uv_template else None)
     return save_npz_atomic(head_path("flame"), arrays)
 
 
 def convert_flame(pkl: Path, uv_template: Path | None = None) -> dict[str, np.ndarray]:
-    from dejavu_cli.io.safe_pickle import restricted_load
-
     d = restricted_load(pkl, what="FLAME pickle")
     if not isinstance(d, dict):
         raise DejavuError(f"{pkl} is not a FLAME model pickle (a dict of arrays expected)")
@@ -86,7 +86,6 @@ def convert_flame(pkl: Path, uv_template: Path | None = None) -> dict[str, np.nd
 
 def _uvs(d: dict, v: np.ndarray, f: np.ndarray, uv_template: Path | None):
     if uv_template is not None:
-        from dejavu_cli.head.obj import read_mesh
 
         if not uv_template.is_file():
             raise DejavuError(f"UV template not found: {uv_template}")
@@ -161,16 +160,15 @@ def flame_regions(v: np.ndarray, f: np.ndarray, W: np.ndarray, joints: np.ndarra
 def flame_landmarks(v: np.ndarray, f: np.ndarray, W: np.ndarray, region: np.ndarray) -> np.ndarray:
     """68 vertex indices: a canonical iBUG layout aligned to the eyeballs, picked on the front surface.
 
-    Approximate (no landmark embedding): the 2D layout of ``testhead._landmark_targets`` is scaled by the
+    Approximate (no landmark embedding): the 2D layout of ``landmarks68.canonical_68`` is scaled by the
     inter-ocular distance and translated to the eyes, then each point takes the most frontal face vertex
     within 4 mm (front view), else the nearest one.
     """
-    from dejavu_cli.head.testhead import EYE_X, EYE_Y, _landmark_targets
 
     eye_l, eye_r = v[W[:, 3] > 0.5].mean(0), v[W[:, 4] > 0.5].mean(0)
     scale = (eye_l[0] - eye_r[0]) / (2 * EYE_X)
     mid = (eye_l + eye_r) / 2
-    targets = (_landmark_targets() - [0, EYE_Y]) * scale + mid[:2]
+    targets = (canonical_68() - [0, EYE_Y]) * scale + mid[:2]
     face_v = np.unique(f[region == REGION_NAMES.index("face")])
     face_v = face_v[v[face_v, 2] > mid[2] - 0.03]
     out = []

@@ -25,9 +25,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import REGION_NAMES, HeadModel, HeadParams
+from dejavu_cli.head.obj import read_mesh, read_positions
+from dejavu_cli.head.paths import head_path
+from dejavu_cli.home import home_subdir
+from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.io.download import download
+from dejavu_cli.io.registry import archive_entry
 
 ICT_COMMIT = "da5f95a607f5e6b37755b38d3385d7f2853732e5"
 ICT_URL = f"https://github.com/ICT-VGL/ICT-FaceKit/archive/{ICT_COMMIT}.zip"
@@ -74,8 +81,6 @@ def setup_ict(archive: str | os.PathLike | None = None, progress: bool = True, f
     is downloaded from GitHub into ``$DEJAVU_HOME/downloads``. A cache converted by this dejavu version
     from the same commit is kept unless ``force``.
     """
-    from dejavu_cli.head.registry import head_path
-    from dejavu_cli.io.atomic import save_npz_atomic
 
     dest = head_path("ict")
     if not force and is_current(dest):
@@ -99,10 +104,6 @@ def is_current(path: Path) -> bool:
 
 
 def _download(progress: bool) -> Path:
-    from dejavu_cli.home import home_subdir
-    from dejavu_cli.io.download import download
-    from dejavu_cli.io.registry import archive_entry
-
     entry = archive_entry("ict")
     dest = home_subdir("downloads") / f"ICT-FaceKit-{entry.revision}.zip"
     if not dest.exists():
@@ -113,9 +114,6 @@ def _download(progress: bool) -> Path:
 
 def convert_ict(archive: Path, progress: bool = True) -> dict[str, np.ndarray]:
     """Read, verify and convert the archive into the arrays of ``ict.npz``."""
-    from dejavu_cli.head.obj import read_mesh, read_positions
-    from dejavu_cli.io.registry import archive_entry
-
     entry = archive_entry("ict")
     zf, prefix = _open_archive(archive)
     with zf:
@@ -200,14 +198,12 @@ def _open_archive(path: Path) -> tuple[zipfile.ZipFile, str]:
 def _bar(total: int, progress: bool):
     if not progress:
         return None
-    from tqdm import tqdm
 
     return tqdm(total=total, desc="ICT-FaceKit shapes", unit="obj", file=sys.stderr, leave=False, disable=None)
 
 
 class ICTHead(HeadModel):
     """ICT-FaceKit as a linear model: ``template + identity @ id_basis + expression @ exp_basis``."""
-
     has_jaw = False   # the jaw is the jawOpen/jawLeft/jawRight/jawForward blendshapes
     has_neck = False
     has_eyes = False  # eye gaze is the eyeLook* blendshapes

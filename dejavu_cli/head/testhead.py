@@ -15,14 +15,15 @@ import functools
 import numpy as np
 
 from dejavu_cli.head.base import REGION_NAMES
+from dejavu_cli.head.landmarks68 import EYE_X, EYE_Y, MOUTH_Y, canonical_68
+from dejavu_cli.head.skinned import SkinnedHead
 
 EXPRESSIONS = ["jawOpen", "mouthSmile_L", "mouthSmile_R", "eyeBlink_L", "eyeBlink_R", "browInnerUp",
                "mouthFunnel", "browDown_L", "mouthPucker", "mouthStretch_L", "mouthStretch_R", "cheekPuff"]
 N_LAT, N_LON, THETA_MAX = 26, 36, np.deg2rad(160.0)
 NECK = np.deg2rad(132.0)  # latitude where the neck starts
 RADII = np.array([0.075, 0.10, 0.09])  # x, y, z semi-axes of the skull, metres
-EYE_R, EYE_Y, EYE_X = 0.012, 0.035, 0.032
-MOUTH_Y = -0.03
+EYE_R = 0.012
 
 
 def _latlong(n_rows: int, n_cols: int, theta_max: float, bottom_pole: bool, warp: float = 0.0):
@@ -69,28 +70,6 @@ def _orient_outward(verts, faces, uv_faces, centre):
 
 def _gauss(p, centre, sigma):
     return np.exp(-((p - centre) ** 2).sum(-1) / (2 * sigma ** 2))
-
-
-def _landmark_targets() -> np.ndarray:
-    """68 iBUG points as front-view (x, y) in metres; point 0 on the subject's right (x < 0)."""
-    t = np.linspace(-0.5 * np.pi, 0.5 * np.pi, 17)
-    jaw = np.stack([0.062 * np.sin(t), 0.03 - 0.09 * np.cos(t)], 1)
-    brow_r = np.stack([np.linspace(-0.055, -0.012, 5), 0.055 + 0.006 * np.sin(np.linspace(0, np.pi, 5))], 1)
-    brow_l = brow_r[::-1] * [-1, 1]
-    bridge = np.stack([np.zeros(4), np.linspace(0.035, 0.0, 4)], 1)
-    nostril = np.stack([np.linspace(-0.014, 0.014, 5), -0.01 + 0.003 * np.abs(np.linspace(-1, 1, 5))], 1)
-
-    def eye(cx):  # corner at smaller x first, then upper lid, other corner, lower lid (iBUG order)
-        ang = np.deg2rad([180, 120, 60, 0, -60, -120])
-        return np.stack([cx + 0.013 * np.cos(ang), EYE_Y + 0.005 * np.sin(ang)], 1)
-
-    eye_r, eye_l = eye(-EYE_X), eye(EYE_X)  # 36 outer / 39 inner; 42 inner / 45 outer
-
-    def lip(rx, ry, n, cy=MOUTH_Y):
-        ang = np.linspace(np.pi, -np.pi, n, endpoint=False)
-        return np.stack([rx * np.cos(ang), cy + ry * np.sin(ang)], 1)
-    return np.concatenate([jaw, brow_r, brow_l, bridge, nostril, eye_r, eye_l, lip(0.026, 0.012, 12),
-                           lip(0.018, 0.005, 8)])
 
 
 @functools.lru_cache(maxsize=1)
@@ -151,7 +130,7 @@ def build_test_head() -> dict[str, np.ndarray]:
     # landmarks: greedy unique nearest front vertex to each 2D target (front view)
     cand = np.where((head[:, 2] > 0.02) & ~neck)[0]
     lm, taken = [], set()
-    for x, y in _landmark_targets():
+    for x, y in canonical_68():
         order = cand[np.argsort(((V[cand, :2] - [x, y]) ** 2).sum(1))]
         pick = next(i for i in order if i not in taken)
         taken.add(pick)
@@ -217,6 +196,4 @@ def build_test_head() -> dict[str, np.ndarray]:
 
 
 def load_test_head(device="cpu"):
-    from dejavu_cli.head.skinned import SkinnedHead
-
     return SkinnedHead(build_test_head(), name="test", device=device)

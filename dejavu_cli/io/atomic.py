@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
@@ -41,8 +43,6 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
 
 def save_npz_atomic(dest: str | os.PathLike, arrays: dict, compressed: bool = True) -> Path:
     """Write ``arrays`` (name -> numpy array, no object arrays) as an NPZ, atomically."""
-    import numpy as np
-
     for key, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise TypeError(f"refusing to store object array {key!r} (NPZ files are pickle-free)")

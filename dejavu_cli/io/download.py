@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tqdm import tqdm
+
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import atomic_path
 
@@ -73,7 +75,5 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, timeo
 
 
 def _bar(total: int, what: str):
-    from tqdm import tqdm
-
     return tqdm(total=total or None, unit="B", unit_scale=True, unit_divisor=1024, desc=what, file=sys.stderr,
                 leave=False, disable=None)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tqdm import tqdm
+
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.download import sha256_file
 
@@ -92,7 +94,6 @@ def hub_download(repo_id: str, filename: str, revision: str = "main", sha256: st
     where = f"{hub_endpoint()}/{repo_id} (revision {revision})"
     kwargs = dict(revision=revision, cache_dir=hub_cache_dir(), endpoint=hub_endpoint(), local_files_only=offline)
     if quiet:
-        from tqdm import tqdm
 
         class _Silent(tqdm):
             def __init__(self, *a, **k):

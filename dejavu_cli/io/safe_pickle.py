@@ -14,13 +14,13 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+from numpy.core.multiarray import scalar
 
 from dejavu_cli.errors import DejavuError
 
 
 class ChArray:
     """Stand-in for ``chumpy.ch.Ch``: keeps the wrapped array (the ``x`` term) and nothing else."""
-
     def __init__(self, *args, **kwargs):
         self.x = np.asarray(args[0]) if args else None
 
@@ -33,7 +33,6 @@ class ChArray:
 
 class SparseArray:
     """Stand-in for ``scipy.sparse.csc_matrix``/``csr_matrix``: rebuilds a dense array from its state."""
-
     def __init__(self, *args, **kwargs):
         self.state = {}
 
@@ -79,8 +78,6 @@ def _np_reconstruct(subtype, shape, dtype):
 
 
 def _np_scalar(dtype, data=None):
-    from numpy.core.multiarray import scalar
-
     return scalar(dtype, data) if data is not None else scalar(dtype)
 
 

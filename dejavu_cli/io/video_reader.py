@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import imageio_ffmpeg
 import numpy as np
 
 from dejavu_cli.errors import DejavuError
@@ -33,8 +34,6 @@ class VideoInfo:
 
 
 def _ffmpeg() -> str:
-    import imageio_ffmpeg
-
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 

@@ -8,9 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+import imageio_ffmpeg
 import numpy as np
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.atomic import atomic_path
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, size: tuple[int, int],
@@ -21,10 +23,6 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     audio stream, starting at ``audio_start`` seconds, is muxed in (AAC) and cut to the video's length;
     a source without audio gives a silent video. Returns the path; raises DejavuError on bad input.
     """
-    import imageio_ffmpeg
-
-    from dejavu_cli.io.atomic import atomic_path
-
     w, h = int(size[0]), int(size[1])
     if w <= 0 or h <= 0 or w % 2 or h % 2:
         raise DejavuError(f"video size must be positive and even (H.264 yuv420p), got {w}x{h}")

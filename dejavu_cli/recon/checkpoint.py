@@ -24,6 +24,8 @@ from pathlib import Path
 import torch
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.atomic import atomic_path
+from dejavu_cli.recon import registry_ckpt
 from dejavu_cli.recon.network import ReconNet, ReconNetConfig
 
 FORMAT = "dejavu.recon/1"
@@ -44,8 +46,6 @@ def describe_layout(head: str, uv_size: int, check: str) -> str:
 def save_checkpoint(path: str | os.PathLike, net: ReconNet, head: str, layout_id: str, step: int = 0,
                     **extra) -> Path:
     """Write a checkpoint atomically. ``extra`` holds optimizer/schedule state (tensors, plain values)."""
-    from dejavu_cli.io.atomic import atomic_path
-
     module = net.module if hasattr(net, "module") else net
     state = {"format": FORMAT, "config": module.cfg.to_dict(), "head": head, "uv_size": module.cfg.uv_size,
              "layout": layout_id, "step": int(step),
@@ -87,7 +87,6 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, layout=None, quiet: bool
     p = Path(name_or_path).expanduser()
     if p.is_file():
         return p
-    from dejavu_cli.recon import registry_ckpt
 
     if any(sep in str(name_or_path) for sep in ("/", "\\")) or p.suffix in (".pt", ".pth"):
         raise DejavuError(f"checkpoint not found: {p}")

@@ -20,10 +20,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.fit.targets import head_keep_masks
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.track import api as track_api
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -43,8 +47,7 @@ class View:
     viewmat: np.ndarray   # [4, 4]
     box: np.ndarray       # [3] crop box in source pixels
     size: int             # crop size
-    masks: np.ndarray     # packed person mask [m, ceil(m/8)]
-    mask_size: int
+    person: np.ndarray    # bool [m, m] person mask at the tracking file's mask size
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -56,13 +59,11 @@ def _track_of(image: Path) -> Path:
 
 
 def _view(image: Path, group: int, head_name: str | None) -> tuple[View, str] | None:
-    from dejavu_cli.track.file import load_track
-
     tp = _track_of(image)
     if not tp.exists():
         raise DejavuError(f"{image}: no tracking file {tp.name} next to it (run `dejavu track {image.name} "
                           f"-o {tp.name}`)")
-    tr = load_track(tp)
+    tr = track_api.load_track(tp)
     if tr.T < 1 or not bool(tr.valid[0]):
         return None  # no face found: skipped
     if head_name is not None and tr.head != head_name:
@@ -71,12 +72,11 @@ def _view(image: Path, group: int, head_name: str | None) -> tuple[View, str] | 
     return View(image=image, track=tp, group=group, identity=f32(tr.identity), expression=f32(tr.expression[0]),
                 jaw=f32(tr.jaw[0]), eyes=f32(tr.eyes[0]), rotvec=f32(tr.rotvec[0]), transl=f32(tr.translation[0]),
                 K=f32(tr.K), viewmat=f32(tr.viewmat), box=f32(tr.crop_boxes[0]), size=int(tr.size),
-                masks=np.asarray(tr.masks[0]), mask_size=int(tr.mask_size)), tr.head
+                person=track_api.person_masks(tr, [0])[0]), tr.head
 
 
 class ReconDataset:
     """Index of a training folder; :meth:`images` returns prepared (input crop, target) pairs."""
-
     def __init__(self, root: str | os.PathLike, cache: int = 4096):
         root = Path(root)
         if not root.is_dir():
@@ -126,29 +126,22 @@ class ReconDataset:
 
     def head_model(self):
         if self._head_model is None:
-            from dejavu_cli.head.registry import load_head
 
             self._head_model = load_head(self.head, device="cpu")
         return self._head_model
 
     def _prepare(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(crop uint8 [S, S, 3], target uint8 [S, S, 3] with white background) of view ``i``."""
-        import cv2
-
-        from dejavu_cli.create.targets import head_keep_masks
-        from dejavu_cli.track.crop import crop_frame
-        from dejavu_cli.track.segment import unpack_masks
-
         v = self.views[i]
         bgr = cv2.imread(str(v.image), cv2.IMREAD_COLOR)
         if bgr is None:
             raise DejavuError(f"cannot read image {v.image}")
-        crop = crop_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), v.box, v.size)
+        crop = track_api.crop_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), v.box, v.size)
         t = lambda x: torch.as_tensor(x)[None]  # noqa: E731
         keep = head_keep_masks(self.head_model(), torch.as_tensor(v.identity), t(v.expression), t(v.jaw),
                                t(v.eyes), t(v.rotvec), t(v.transl), torch.as_tensor(v.viewmat),
                                torch.as_tensor(v.K), v.size)[0]
-        keep &= unpack_masks(v.masks, v.mask_size, v.size)
+        keep &= track_api.resize_masks(v.person, v.size)
         target = np.where(keep[..., None], crop, 255).astype(np.uint8)
         return crop, target
 
@@ -165,7 +158,6 @@ class ReconDataset:
             out.append(self._cache[i])
         sizes = {c.shape[0] for c, _ in out}
         if len(sizes) > 1:
-            import cv2
 
             s = max(sizes)
             out = [(c, g) if c.shape[0] == s else (cv2.resize(c, (s, s), interpolation=cv2.INTER_LINEAR),

@@ -27,15 +27,19 @@ Contract for callers (``dejavu create --checkpoint``, ``dejavu reconstruct``)::
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.base import HeadParams
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.recon.checkpoint import load_checkpoint
 from dejavu_cli.recon.network import ReconNet, images_to_input
+from dejavu_cli.uv.maps import position_map
 
 
 def uv_position_maps(layout, verts: torch.Tensor) -> torch.Tensor:
     """Initial UV position maps [T, 3, S, S] of meshes ``verts`` [T, V, 3] (model space, metres)."""
-    from dejavu_cli.uv.maps import position_map
-
     return position_map(layout, verts).permute(0, 3, 1, 2).contiguous()
 
 
@@ -87,13 +91,6 @@ def mean_offsets(net, crops, uv_position_maps, layout, batch_size: int = 8, **kw
 def mean_offsets_from_track(checkpoint, layout, track, crops, frames, max_frames: int = 50,
                             device: str | torch.device | None = None, batch_size: int = 8) -> torch.Tensor:
     """Mean offsets [N, 13] (CPU float32) for tracked frames; see the module docstring (track form)."""
-    import numpy as np
-
-    from dejavu_cli.errors import DejavuError
-    from dejavu_cli.head.base import HeadParams
-    from dejavu_cli.head.registry import load_head
-    from dejavu_cli.recon.checkpoint import load_checkpoint
-
     device = torch.device(device) if device is not None else layout.texel.device
     net, _ = load_checkpoint(checkpoint, layout, device=device)
     frames = np.asarray(frames)

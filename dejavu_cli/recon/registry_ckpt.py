@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.home import home_subdir
+from dejavu_cli.io.atomic import atomic_path
+from dejavu_cli.io.hub import cached_file, check_sha256, hub_download, hub_offline
 
 ENV_TOML = "DEJAVU_WEIGHTS_TOML"
 NO_PUBLIC_CHECKPOINT = ("No public reconstruction-network checkpoint exists for dejavu's UV layouts (ICT-FaceKit "
@@ -133,8 +137,6 @@ def get_checkpoint(name: str) -> CheckpointEntry:
 
 
 def _url_cache(entry: CheckpointEntry) -> Path:
-    from dejavu_cli.home import home_subdir
-
     fname = Path(entry.url.split("?")[0]).name or "checkpoint.pt"
     return home_subdir("weights") / f"{entry.sha256[:16]}-{fname}"
 
@@ -142,7 +144,6 @@ def _url_cache(entry: CheckpointEntry) -> Path:
 def cached_path(entry: CheckpointEntry) -> Path | None:
     """The local copy of a checkpoint if present (not hash-checked), without any network access."""
     if entry.repo:
-        from dejavu_cli.io.hub import cached_file
 
         return cached_file(entry.repo, entry.filename, entry.revision)
     p = _url_cache(entry)
@@ -150,11 +151,6 @@ def cached_path(entry: CheckpointEntry) -> Path | None:
 
 
 def _download_url(entry: CheckpointEntry) -> Path:
-    import urllib.request
-
-    from dejavu_cli.io.atomic import atomic_path
-    from dejavu_cli.io.hub import check_sha256, hub_offline
-
     dest = _url_cache(entry)
     if dest.is_file():
         return check_sha256(dest, entry.sha256, f"checkpoint {entry.name!r}")
@@ -174,7 +170,6 @@ def _download_url(entry: CheckpointEntry) -> Path:
 def fetch_checkpoint(entry: CheckpointEntry, quiet: bool = False) -> Path:
     """Local path of a registry checkpoint, downloading it if needed; always sha256-checked."""
     if entry.repo:
-        from dejavu_cli.io.hub import hub_download
 
         return hub_download(entry.repo, entry.filename, entry.revision, entry.sha256,
                             what=f"checkpoint {entry.name!r}", quiet=quiet)
@@ -183,8 +178,6 @@ def fetch_checkpoint(entry: CheckpointEntry, quiet: bool = False) -> Path:
 
 def verify_checkpoint(entry: CheckpointEntry) -> str:
     """'ok', 'missing' or 'corrupt' for the cached copy (a corrupt copy is removed)."""
-    from dejavu_cli.io.hub import check_sha256
-
     path = cached_path(entry)
     if path is None:
         return "missing"

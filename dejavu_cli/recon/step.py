@@ -6,13 +6,26 @@ posed mesh) and ``render.api.render``; losses reuse ``create.losses`` (L1, SSIM,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from dejavu_cli.avatar.gaussians import maps_to_gaussians
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.fit.losses import l1_loss, position_reg, scale_reg, ssim_loss, view_consistency
+from dejavu_cli.fit.targets import scale_intrinsics
+from dejavu_cli.head.base import HeadParams
+from dejavu_cli.head.registry import default_uv_size
+from dejavu_cli.recon.checkpoint import check_layout, read_checkpoint, save_checkpoint
+from dejavu_cli.recon.data import sample_multiview
+from dejavu_cli.recon.infer import offsets_to_texels, uv_position_maps
+from dejavu_cli.recon.network import ReconNet, ReconNetConfig, images_to_input
+from dejavu_cli.render.api import render
+from dejavu_cli.uv.layout import build_layout
+from dejavu_cli.uv.maps import init_maps
 
 
 @dataclass
@@ -27,10 +40,6 @@ class Context:
 
 
 def build_context(ds, cfg, device) -> Context:
-    from dejavu_cli.recon.network import ReconNet, ReconNetConfig
-    from dejavu_cli.uv.layout import build_layout, default_uv_size
-    from dejavu_cli.uv.maps import init_maps
-
     head = ds.head_model().to(device)
     layout = build_layout(head, cfg.uv_size or default_uv_size(head.name)).to(device)
     w = cfg.width
@@ -41,8 +50,6 @@ def build_context(ds, cfg, device) -> Context:
 
 
 def _verts(ctx: Context, idx) -> torch.Tensor:
-    from dejavu_cli.head.base import HeadParams
-
     p = lambda k: ctx.ds.params(idx, k).to(ctx.device)  # noqa: E731
     h = ctx.head
     return h(HeadParams(identity=p("identity"), expression=p("expression"), jaw=p("jaw") if h.has_jaw else None,
@@ -51,10 +58,6 @@ def _verts(ctx: Context, idx) -> torch.Tensor:
 
 def _render(ctx: Context, maps: torch.Tensor, idx, resolution: int) -> torch.Tensor:
     """Render texel maps [B, N, 13] with the meshes and cameras of views ``idx`` -> [B, R, R, 3]."""
-    from dejavu_cli.avatar.gaussians import maps_to_gaussians
-    from dejavu_cli.create.targets import scale_intrinsics
-    from dejavu_cli.render.api import render
-
     with torch.no_grad():
         verts = _verts(ctx, idx)
     p = lambda k: ctx.ds.params(idx, k).to(ctx.device)  # noqa: E731
@@ -76,11 +79,6 @@ def _to_res(img: torch.Tensor, res: int) -> torch.Tensor:
 
 def sub_step(model, ctx: Context, opt, inputs, targets, groups, lr: float, res: int, cfg) -> dict:
     """One optimizer update on a batch; groups is None for single-view data (no view term)."""
-    from dejavu_cli.create.losses import l1_loss, position_reg, scale_reg, ssim_loss
-    from dejavu_cli.recon.infer import offsets_to_texels, uv_position_maps
-    from dejavu_cli.recon.network import images_to_input
-    from dejavu_cli.recon.train import view_consistency
-
     for g in opt.param_groups:
         g["lr"] = lr
     crops, _ = ctx.ds.images(inputs)
@@ -107,8 +105,6 @@ def sub_step(model, ctx: Context, opt, inputs, targets, groups, lr: float, res: 
 
 
 def train_step(model, ctx: Context, opt, sch: dict, cfg, gen: torch.Generator) -> dict:
-    from dejavu_cli.recon.data import sample_multiview
-
     ds, out = ctx.ds, {}
     if ds.groups:
         inputs, targets, groups = sample_multiview(ds.groups, cfg.batch, cfg.views, gen)
@@ -124,10 +120,6 @@ def train_step(model, ctx: Context, opt, sch: dict, cfg, gen: torch.Generator) -
 
 
 def save(output, ctx: Context, opt, step: int, cfg) -> None:
-    import dataclasses
-
-    from dejavu_cli.recon.checkpoint import save_checkpoint
-
     save_checkpoint(output, ctx.net, head=ctx.head.name, layout_id=ctx.layout.check, step=step,
                     optimizer=opt.state_dict(), train_config=dataclasses.asdict(cfg),
                     lpips="skipped (unavailable)")
@@ -135,9 +127,6 @@ def save(output, ctx: Context, opt, step: int, cfg) -> None:
 
 def resume_state(output, ctx: Context, cfg) -> tuple[int, dict | None]:
     """(start step, checkpoint dict) from ``output`` if it exists; the network weights are loaded."""
-    from dejavu_cli.recon.checkpoint import check_layout, read_checkpoint
-    from dejavu_cli.recon.network import ReconNetConfig
-
     if not os.path.exists(output):
         return 0, None
     state = read_checkpoint(output)

@@ -12,7 +12,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
+
+from dejavu_cli.fit.synthetic import make_problem
+from dejavu_cli.track.api import save_track
 
 
 def _one_row(track, j: int):
@@ -31,11 +35,6 @@ def _one_row(track, j: int):
 def make_dataset(root: str | os.PathLike, head, identities: int = 3, views: int = 4, single: int = 0,
                  size: int = 32, uv_size: int = 16, seed: int = 0) -> Path:
     """Write a synthetic training folder; returns ``root``."""
-    import cv2
-
-    from dejavu_cli.create.synthetic import make_problem
-    from dejavu_cli.track.file import save_track
-
     root = Path(root)
     for k in range(identities + single):
         track, crops, _ = make_problem(head, uv_size=uv_size, size=size, n_frames=views, seed=seed + k)

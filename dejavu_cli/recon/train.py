@@ -22,12 +22,15 @@ import os
 import time
 
 import torch
+import torch.distributed as dist
 
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.recon import step as st
 from dejavu_cli.recon.config import TrainConfig
+from dejavu_cli.recon.data import ReconDataset
 
-__all__ = ["TrainConfig", "schedule", "train", "view_consistency"]
+__all__ = ["TrainConfig", "schedule", "train"]
 
 
 def schedule(step: int, cfg: TrainConfig) -> dict:
@@ -42,18 +45,6 @@ def schedule(step: int, cfg: TrainConfig) -> dict:
             "use_real": phase > 0 or n_up == 0}
 
 
-def view_consistency(delta: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
-    """Eq. 7: mean over samples and texels of ``||delta_b - mean_{b' in group(b)} delta_b'||_2``.
-
-    delta [B, N, C], groups [B] long (identity index per sample) -> scalar.
-    """
-    n_g = int(groups.max()) + 1
-    sums = torch.zeros(n_g, *delta.shape[1:], dtype=delta.dtype, device=delta.device).index_add(0, groups, delta)
-    counts = torch.bincount(groups, minlength=n_g).to(delta.dtype).view(n_g, *([1] * (delta.dim() - 1)))
-    dev = delta - (sums / counts)[groups]
-    return torch.sqrt((dev * dev).sum(-1) + 1e-12).mean()
-
-
 def _dist_env() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
 
@@ -61,11 +52,6 @@ def _dist_env() -> tuple[int, int, int]:
 def train(data: str | os.PathLike, output: str | os.PathLike, cfg: TrainConfig = TrainConfig(),
           resume: bool = False, log=print) -> dict:
     """Train on the folder ``data`` and write the checkpoint ``output``; returns the loss history (rank 0)."""
-    import torch.distributed as dist
-
-    from dejavu_cli.recon import step as st
-    from dejavu_cli.recon.data import ReconDataset
-
     rank, world, local = _dist_env()
     device = resolve_device(cfg.device)
     if device.type == "cuda" and world > 1:

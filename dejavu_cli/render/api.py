@@ -23,6 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
+from dejavu_cli.render.gsplat_backend import gsplat_available, rasterize_gsplat
+from dejavu_cli.render.torch_raster import rasterize
+
 from ..errors import DejavuError
 
 
@@ -66,8 +69,6 @@ def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, he
     """Render a batch of Gaussian sets; ``backend`` is ``"auto"`` (gsplat on CUDA, else torch),
     ``"gsplat"`` or ``"torch"``. Each batch element has its own Gaussians and camera. Differentiable
     w.r.t. means, quats, scales, opacities and colors."""
-    from .gsplat_backend import gsplat_available
-
     _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height, background)
     width, height = int(width), int(height)
     B = means.shape[0]
@@ -83,15 +84,11 @@ def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, he
         if not gsplat_available(means.device):
             raise DejavuError("backend 'gsplat' needs CUDA tensors and gsplat with its CUDA extension; "
                               "use backend='torch'")
-        from .gsplat_backend import rasterize_gsplat
-
         rgb, alpha, depth = rasterize_gsplat(means, quats, scales, opacities, colors, viewmats, Ks, width,
                                              height, background, near, far, eps2d)
         return RenderOutput(rgb, alpha, depth)
     if backend != "torch":
         raise RenderInputError(f"unknown backend {backend!r}: use 'auto', 'torch' or 'gsplat'")
-    from .torch_raster import rasterize
-
     feat, alpha = rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                             near=near, far=far, eps2d=eps2d)
     rgb = feat[..., :3] + (1 - alpha) * background[:, None, None, :]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dejavu_cli.config import knob
+from dejavu_cli.head.registry import DEFAULT_HEAD, head_help
 
 
 @dataclass
 class TrackConfig:
-    head: str = knob("ict", "Head model to fit: ict or flame (test: the tiny procedural head, for tests).")
+    head: str = knob(DEFAULT_HEAD, head_help())
     size: int = knob(512, "Crop resolution in pixels (square).")
-    device: str = knob("cpu", "Device of the fit: cpu or cuda.")
+    device: str = knob("auto", "Device of the fit: auto (CUDA when available), cpu or cuda.")
     every: int = knob(1, "Track every N-th frame only (the tracking file then has fps / N).")
     crop_scale: float = knob(1.8, "Crop side as a multiple of the face landmarks' extent.")
     iterations: int = knob(300, "Adam iterations of the landmark fit (all frames at once).")

@@ -18,6 +18,14 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from dejavu_cli.home import home_subdir
+from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.io.npz import load_npz
+from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
+from dejavu_cli.track.mediapipe_env import denormals_kept, import_mediapipe
+from dejavu_cli.track.raster import render_shaded
 
 #: MediaPipe index of each iBUG-68 point (jaw 17, brows 10, nose 9, eyes 12, mouth 20).
 MP_TO_68 = [162, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 323, 454, 389,
@@ -45,8 +53,6 @@ class Correspondence:
 
     def surface(self, verts, head_faces):
         """Points ``[B, L, 3]`` on vertices ``[B, V, 3]`` (torch); ``head_faces`` [F, 3] of the model."""
-        import torch
-
         tri = head_faces[torch.as_tensor(self.faces, device=verts.device)]          # [L, 3] vertex ids
         b = torch.as_tensor(self.bary, dtype=verts.dtype, device=verts.device)
         return _surface(verts, tri, b)
@@ -59,10 +65,7 @@ def _surface(verts, tri, bary):
 
 def mediapipe_fit_ids() -> np.ndarray:
     """The MediaPipe points used in the fit: lips, eyes, brows, irises, nose, face oval (sorted, unique)."""
-    from dejavu_cli.track.landmarks import _quiet_mediapipe
-
-    _quiet_mediapipe()
-    from mediapipe.python.solutions import face_mesh_connections as C
+    C = import_mediapipe().solutions.face_mesh_connections
 
     ids: set[int] = set()
     for name in ("FACEMESH_LIPS", "FACEMESH_LEFT_EYE", "FACEMESH_RIGHT_EYE", "FACEMESH_LEFT_EYEBROW",
@@ -76,7 +79,7 @@ def mediapipe_fit_ids() -> np.ndarray:
 
 
 def contour_ids() -> set[int]:
-    from mediapipe.python.solutions import face_mesh_connections as C
+    C = import_mediapipe().solutions.face_mesh_connections
 
     return {i for e in C.FACEMESH_FACE_OVAL for i in e}
 
@@ -110,14 +113,8 @@ def derive_from_render(head, size: int = 768) -> Correspondence | None:
     lip. Iris points are kept only for models with eye joints (others cannot follow the gaze).
     Returns ``None`` when MediaPipe finds no face on the render.
     """
-    import torch
 
-    from dejavu_cli.render.camera import default_viewmat, focal_from_fov, intrinsics, DEFAULT_FOV_DEG
-    from dejavu_cli.track.landmarks import _quiet_mediapipe
-    from dejavu_cli.track.raster import render_shaded
-
-    _quiet_mediapipe()
-    import mediapipe as mp
+    mp = import_mediapipe()
 
     with torch.no_grad():
         expr = torch.zeros(1, head.n_expression, device=head.template.device)
@@ -133,8 +130,6 @@ def derive_from_render(head, size: int = 768) -> Correspondence | None:
     K = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, size), size, size).numpy().astype(np.float64)
     image, face_id, pix = render_shaded(verts, head.faces.cpu().numpy(), head.face_region.cpu().numpy(), V, K,
                                         size)
-    from dejavu_cli.track.segment import denormals_kept
-
     with denormals_kept(), mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
                                                            refine_landmarks=True) as fm:
         res = fm.process(image)
@@ -188,10 +183,6 @@ def _barycentric(tri: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def correspondence_for(head, use_cache: bool = True) -> Correspondence:
     """Cached render-derived correspondences of ``head``, or its 68 landmarks when that fails."""
-    from dejavu_cli.home import home_subdir
-    from dejavu_cli.io.atomic import save_npz_atomic
-    from dejavu_cli.io.npz import load_npz
-
     path = home_subdir("heads") / f"{head.name}.mediapipe.npz"
     key = head_key(head)
     if use_cache and path.exists():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 #: Value of crop pixels outside the source frame (white, as the official tracker's padding).
@@ -92,7 +93,6 @@ def crop_frame(frame: np.ndarray, box, size: int, border: int = BORDER_VALUE) ->
     for the rest, with a small Gaussian pre-blur when that rest exceeds 1.5x (no aliasing); outside the
     frame is ``border``. Deterministic, so any stage reproduces the tracker's crop from the video and the box.
     """
-    import cv2
 
     x0, y0, side = (float(v) for v in box)
     shrink = side / size                              # source pixels per crop pixel

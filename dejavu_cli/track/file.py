@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.io.npz import load_npz
 
 SCHEMA = "dejavu.track/1"
 #: Landmarks are stored as int16 in 1/16 crop pixel (half the size of float32); NaN rows as this sentinel.
@@ -30,7 +32,7 @@ class TrackResult:
     valid: np.ndarray            # [T] bool: a face was detected and fitted
     crop_boxes: np.ndarray       # [T, 3] float32 (x0, y0, side) in source pixels
     size: int                    # crop resolution S
-    landmarks: np.ndarray        # [T, 478, 2] float32, MediaPipe points in crop pixels (NaN when invalid)
+    landmarks: np.ndarray        # [T, P, 2] float32, the landmarker's P points in crop pixels (NaN when invalid)
     fit_ids: np.ndarray          # [L] int: MediaPipe indices used in the fit
     head: str                    # head model name
     identity: np.ndarray         # [n_id]
@@ -57,8 +59,6 @@ _SCALARS = {"video_sha256": str, "fps": float, "n_frames": int, "size": int, "he
 
 def save_track(path: str | os.PathLike, track: TrackResult) -> Path:
     """Write ``track`` atomically as NPZ (schema :data:`SCHEMA`)."""
-    from dejavu_cli.io.atomic import save_npz_atomic
-
     arrays = {"schema": np.array(SCHEMA)}
     for f in fields(TrackResult):
         v = getattr(track, f.name)
@@ -74,8 +74,6 @@ def save_track(path: str | os.PathLike, track: TrackResult) -> Path:
 
 def load_track(path: str | os.PathLike) -> TrackResult:
     """Read a tracking file; one-line :class:`DejavuError` for anything that is not one."""
-    from dejavu_cli.io.npz import load_npz
-
     data = load_npz(path, what="tracking file")
     schema = str(data.get("schema", ""))
     if not schema.startswith("dejavu.track"):

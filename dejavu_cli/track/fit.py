@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 
+from dejavu_cli.head import lbs
 from dejavu_cli.head.pose import axis_angle_to_matrix
 
 
@@ -63,8 +65,6 @@ def _skinned_parts(head, corr, device) -> dict | None:
 
 def posed_points(lm: LandmarkModel, ident: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
     """Model-space points ``[T, L, 3]`` for identity ``[n_id]`` and per-frame coefficients ``[T, P - n_id]``."""
-    from dejavu_cli.head import lbs
-
     T = frame.shape[0]
     flat = lm.basis.reshape(lm.basis.shape[0], -1)
     n_blend = lm.n_exp if lm.skinning is not None else frame.shape[1]
@@ -133,8 +133,6 @@ def project(points: torch.Tensor, rotvec: torch.Tensor, transl: torch.Tensor, vi
 
 def pnp_init(model_pts: np.ndarray, image_pts: np.ndarray, K: np.ndarray, viewmat: np.ndarray):
     """Per-frame head pose from PnP: model_pts [L, 3], image_pts [T, L, 2] -> rotvec, transl [T, 3]."""
-    import cv2
-
     Rv, tv = viewmat[:3, :3].astype(np.float64), viewmat[:3, 3].astype(np.float64)
     T = image_pts.shape[0]
     rot, tr = np.zeros((T, 3)), np.zeros((T, 3))

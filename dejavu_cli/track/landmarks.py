@@ -1,58 +1,26 @@
 """Per-frame face landmarks: MediaPipe 0.10.21 ``solutions.face_mesh`` (478 points incl. irises, offline).
 
 One subject per video: the largest face when the subject is first seen, then the face whose box overlaps
-the previous subject box best (so a second person walking in does not steal the track). face-alignment
-is an optional second source used only when its weights are already cached (it never downloads here).
+the previous subject box best (so a second person walking in does not steal the track).
+
+A landmarker is anything with the :class:`Landmarker` protocol: ``n_points`` (the count every
+``detect`` returns, which sizes the tracking file's ``landmarks`` array) and ``detect(frame)``. The
+correspondences to the head model (``track.correspond``) are derived for MediaPipe's point set.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from pathlib import Path
+from typing import Protocol
 
+import cv2
 import numpy as np
 
-from dejavu_cli.errors import DejavuError
+from dejavu_cli.track.mediapipe_env import denormals_kept, import_mediapipe, native_stderr_without
 
 #: MediaPipe face-mesh points with irises.
 N_MEDIAPIPE = 478
 #: Frames larger than this (longest side, pixels) are downscaled before detection (speed; ~same accuracy).
 DETECT_MAX_SIDE = 1280
-
-
-#: MediaPipe's native (absl) warning printed at the first face of every face-mesh graph: harmless (our
-#: frames go in whole, the ROI is the model's own), and absl's C++ log level cannot be set from Python.
-NOISE = ("landmark_projection_calculator.cc",)
-
-
-def _quiet_mediapipe() -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-@contextlib.contextmanager
-def native_stderr_without(needles=NOISE):
-    """Run a block with file descriptor 2 captured, then pass every captured line through to ``sys.stderr``
-    except the lines containing one of ``needles`` (native libraries write past Python's ``sys.stderr``)."""
-    import sys
-    import tempfile
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            kept = [ln for ln in tmp.read().decode(errors="replace").splitlines(keepends=True)
-                    if not any(n in ln for n in needles)]
-            if kept:
-                sys.stderr.write("".join(kept))
-                sys.stderr.flush()
 
 
 def box_of(points: np.ndarray) -> np.ndarray:
@@ -85,20 +53,24 @@ def choose_subject(faces: list[np.ndarray], previous_box: np.ndarray | None, min
     return int(np.argmax(areas))
 
 
+class Landmarker(Protocol):
+    """What the tracking pipeline needs of a landmark detector."""
+    #: points per face that :meth:`detect` returns
+    n_points: int
+
+    def detect(self, frame: np.ndarray) -> np.ndarray | None:
+        """Subject landmarks ``float32 [n_points, 2]`` in frame pixels (x right, y down), or ``None``."""
+    def close(self) -> None:
+        """Release the detector."""
+
+
 class MediaPipeLandmarker:
     """Streaming face-mesh detector; call :meth:`detect` on consecutive frames (tracking mode)."""
+    n_points = N_MEDIAPIPE
 
     def __init__(self, max_faces: int = 3, min_confidence: float = 0.5):
-        _quiet_mediapipe()
-        try:
-            import mediapipe as mp
-        except ImportError as exc:  # pragma: no cover - dependency missing
-            raise DejavuError(f"mediapipe 0.10.21 is needed for tracking: {exc}") from None
-        if not hasattr(mp, "solutions"):
-            raise DejavuError("this mediapipe has no 'solutions' (install mediapipe==0.10.21 --no-deps)")
-        from dejavu_cli.track.segment import denormals_kept
-
-        with denormals_kept():  # set the graph up with denormals kept (XNNPack), see segment.denormals_kept
+        mp = import_mediapipe()
+        with denormals_kept():  # set the graph up with denormals kept (XNNPack), see mediapipe_env.denormals_kept
             self._mesh = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
                 min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
@@ -107,13 +79,11 @@ class MediaPipeLandmarker:
         self._seen_face = False  # the native warning comes with the graph's first face
 
     def detect(self, frame: np.ndarray) -> np.ndarray | None:
-        """Subject landmarks ``float32 [478, 2]`` in frame pixels (x right, y down), or ``None``."""
+        """Subject landmarks ``float32 [n_points, 2]`` (478) in frame pixels (x right, y down), or ``None``."""
         h, w = frame.shape[:2]
         scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
         img = frame
         if scale < 1.0:
-            import cv2
-
             img = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         if self._seen_face:
             result = self._mesh.process(np.ascontiguousarray(img))
@@ -140,40 +110,3 @@ class MediaPipeLandmarker:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-#: Weights face-alignment would download on first use (2D FAN + S3FD detector).
-FACE_ALIGNMENT_WEIGHTS = ("2DFAN4-11f355bf06.pth.tar", "s3fd-619a316812.pth")
-
-
-def face_alignment_status() -> str | None:
-    """``None`` when face-alignment can run offline, else a one-line reason it is not available."""
-    try:
-        import face_alignment  # noqa: F401
-    except ImportError:
-        return "face-alignment is not installed (pip install face-alignment; optional)"
-    hub = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
-    missing = [n for n in FACE_ALIGNMENT_WEIGHTS if not (hub / n).exists()]
-    if missing:
-        return f"face-alignment weights are not cached in {hub} (missing {', '.join(missing)}); it is never downloaded"
-    return None
-
-
-class FaceAlignmentLandmarker:  # pragma: no cover - needs cached third-party weights
-    """Optional 68-point FAN landmarks (only when face-alignment and its weights are already present)."""
-
-    def __init__(self, device: str = "cpu"):
-        reason = face_alignment_status()
-        if reason is not None:
-            raise DejavuError(reason)
-        import face_alignment
-
-        kind = getattr(face_alignment.LandmarksType, "TWO_D", None) or face_alignment.LandmarksType._2D
-        self._fa = face_alignment.FaceAlignment(kind, device=device, face_detector="sfd")
-
-    def detect(self, frame: np.ndarray) -> np.ndarray | None:
-        """Largest face's 68 landmarks ``float32 [68, 2]`` in frame pixels, or ``None``."""
-        preds = self._fa.get_landmarks_from_image(frame) or []
-        faces = [np.asarray(p, dtype=np.float32)[:, :2] for p in preds]
-        k = choose_subject(faces, None)
-        return None if k is None else faces[k]

@@ -7,16 +7,30 @@ frame and segments the person. Every later stage reproduces the crops with :func
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
+from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.head.registry import spec as head_spec
+from dejavu_cli.home import home_subdir
 from dejavu_cli.io.download import sha256_file
+from dejavu_cli.io.video_reader import iter_frames, probe, scaled_size
+from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
+from dejavu_cli.track import crop as C
 from dejavu_cli.track.config import TrackConfig
+from dejavu_cli.track.correspond import correspondence_for
+from dejavu_cli.track.crop import crop_frame, fill_gaps
 from dejavu_cli.track.file import TrackResult, load_track, save_track
+from dejavu_cli.track.fit import FitWeights, build_landmark_model, fit_landmarks
+from dejavu_cli.track.landmarks import DETECT_MAX_SIDE, MediaPipeLandmarker
+from dejavu_cli.track.segment import PersonSegmenter, pack_mask, unpack_masks
 
 
 def _contiguous(rows: np.ndarray) -> np.ndarray:
@@ -28,32 +42,20 @@ def _contiguous(rows: np.ndarray) -> np.ndarray:
 
 def _dense(rows: np.ndarray, values: np.ndarray, T: int) -> np.ndarray:
     """Scatter per-fitted-frame values [n, C] to [T, C], interpolating the rows without a face."""
-    from dejavu_cli.track.crop import fill_gaps
-
     out = np.full((T, values.shape[1]), np.nan)
     out[rows] = values
     return fill_gaps(out).astype(np.float32) if values.shape[1] else out.astype(np.float32)
 
 
 def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timings: dict | None = None,
-                progress: bool = False) -> TrackResult:
-    """Track ``video``; raises :class:`DejavuError` for unreadable input or when no frame has a face."""
-    import torch
+                progress: bool = False, landmarker=MediaPipeLandmarker) -> TrackResult:
+    """Track ``video``; raises :class:`DejavuError` for unreadable input or when no frame has a face.
 
-    from dejavu_cli.head.registry import load_head
-    from dejavu_cli.io.video_reader import iter_frames, probe
-    from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
-    from dejavu_cli.track import crop as C
-    from dejavu_cli.track.correspond import correspondence_for
-    from dejavu_cli.track.fit import FitWeights, build_landmark_model, fit_landmarks
-    from dejavu_cli.io.video_reader import scaled_size
-    from dejavu_cli.track.landmarks import DETECT_MAX_SIDE, MediaPipeLandmarker
-    from dejavu_cli.track.segment import PersonSegmenter, pack_mask
-
+    ``landmarker()`` makes the detector (a :class:`~dejavu_cli.track.landmarks.Landmarker` context manager);
+    its ``n_points`` sizes the file's ``landmarks``. The head-model correspondences are MediaPipe's."""
     if cfg.every < 1 or cfg.size < 32:
         raise DejavuError("--every must be >= 1 and --size >= 32")
-    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
-        raise DejavuError("--device cuda requested but no CUDA GPU is available")
+    cfg = dataclasses.replace(cfg, device=str(resolve_device(cfg.device)))
     tm = timings if timings is not None else {}
     for k in ("decode", "landmarks", "fit", "segmentation"):
         tm.setdefault(k, 0.0)
@@ -67,7 +69,8 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
     to_src = np.array([info.size[0] / small[0], info.size[1] / small[1]], np.float32)
     lms, rows = [], []
     bar = _bar(progress, info.n_frames // cfg.every, "landmarks")
-    with MediaPipeLandmarker() as det:
+    n_points = int(landmarker.n_points)
+    with landmarker() as det:
         t0 = time.perf_counter()
         for idx, frame in iter_frames(video, info, frames=wanted if cfg.every > 1 else None,
                                       max_side=DETECT_MAX_SIDE):
@@ -86,7 +89,7 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
     valid = np.array([p is not None for p in lms])
     if not valid.any():
         raise DejavuError(f"no face found in any of the {T} frames of {video}")
-    src = np.full((T, 478, 2), np.nan, np.float32)
+    src = np.full((T, n_points, 2), np.nan, np.float32)
     src[valid] = np.stack([p for p in lms if p is not None])
     fps = info.fps / cfg.every
     boxes = C.smooth_boxes(C.raw_boxes(src, valid, scale=cfg.crop_scale), fps, sigma_centre_s=cfg.smooth_crop_s)
@@ -99,7 +102,7 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
     K = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, cfg.size), cfg.size, cfg.size)
     V = default_viewmat()
     fitted = np.flatnonzero(valid)
-    bounds = getattr(head, "expression_bounds", (0.0, 1.0) if head.name == "ict" else None)
+    bounds = head_spec(head.name).expression_bounds
     fw = FitWeights(smooth_expression=cfg.smooth_expression, smooth_pose=cfg.smooth_pose,
                     iterations=cfg.iterations)
     res = fit_landmarks(lmodel, crop_lm[fitted][:, corr.mp_ids], corr.weights, _contiguous(fitted), K, V, fw,
@@ -138,16 +141,11 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
 
 
 def _bar(enabled: bool, total: int, desc: str):
-    from tqdm import tqdm
-
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
 
 
 def read_crops(video: str | os.PathLike, track: TrackResult, rows=None, check_hash: bool = False) -> np.ndarray:
     """The tracker's crops ``uint8 [n, S, S, 3]`` of the given track rows (all if None), from the video."""
-    from dejavu_cli.io.video_reader import iter_frames
-    from dejavu_cli.track.crop import crop_frame
-
     if check_hash and sha256_file(video) != track.video_sha256:
         raise DejavuError(f"{video} is not the video this tracking file was made from")
     rows = np.arange(track.T) if rows is None else np.asarray(rows, dtype=np.int64).reshape(-1)
@@ -169,15 +167,11 @@ def read_crops(video: str | os.PathLike, track: TrackResult, rows=None, check_ha
 
 def read_masks(track: TrackResult, rows=None, size: int | None = None) -> np.ndarray:
     """Person masks ``bool [n, s, s]`` of the given rows at ``size`` (default: the crop size)."""
-    from dejavu_cli.track.segment import unpack_masks
-
     rows = np.arange(track.T) if rows is None else np.asarray(rows, dtype=np.int64).reshape(-1)
     return unpack_masks(track.masks[rows], track.mask_size, size or track.size)
 
 
 def cache_path(video: str | os.PathLike, cfg: TrackConfig, sha: str | None = None) -> Path:
-    from dejavu_cli.home import home_subdir
-
     sha = sha or sha256_file(video)
     return home_subdir("tracks") / f"{sha}-{cfg.head}-{cfg.size}-e{cfg.every}.track.npz"
 
@@ -186,7 +180,6 @@ def track_cached(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), pro
                  refresh: bool = False) -> tuple[TrackResult, Path, bool]:
     """Tracking of ``video`` from ``$DEJAVU_HOME/tracks/`` (keyed by the video's sha256 and the head, size,
     every options), computed and cached when absent. Returns (track, cache path, reused?)."""
-    from dejavu_cli.io.video_reader import probe
 
     probe(video)  # one-line error for non-videos before hashing
     path = cache_path(video, cfg)

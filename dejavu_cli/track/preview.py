@@ -10,17 +10,21 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
+import cv2
 import numpy as np
+import torch
 
 from dejavu_cli.head.base import REGION_NAMES
+from dejavu_cli.head.pose import apply_rigid
+from dejavu_cli.io.video_reader import iter_frames
+from dejavu_cli.io.video_writer import write_video
+from dejavu_cli.track.correspond import correspondence_for
+from dejavu_cli.track.crop import crop_frame
+from dejavu_cli.track.raster import project_points
 
 
 def _mesh_vertices(head, track, rows: np.ndarray, device="cpu"):
     """World-space vertices ``[n, V, 3]`` of the fitted parameters for ``rows``."""
-    import torch
-
-    from dejavu_cli.head.pose import apply_rigid
-
     t = lambda a: torch.as_tensor(np.asarray(a)[rows], dtype=torch.float32, device=device)  # noqa: E731
     n = rows.shape[0]
     with torch.no_grad():
@@ -35,10 +39,6 @@ def overlay(crop: np.ndarray, verts: np.ndarray, faces: np.ndarray, keep_faces: 
             landmarks: np.ndarray | None, model_points: np.ndarray | None, viewmat: np.ndarray,
             K: np.ndarray) -> np.ndarray:
     """Draw the wireframe (verts [V, 3] world) and landmarks (crop pixels [L, 2]) onto a copy of ``crop``."""
-    import cv2
-
-    from dejavu_cli.track.raster import project_points
-
     img = crop.copy()
     pix, _ = project_points(verts, viewmat, K)
     tri_cam = (verts @ viewmat[:3, :3].T + viewmat[:3, 3])[faces[keep_faces]]
@@ -64,12 +64,6 @@ MAX_WIRE_TRIANGLES = 3000
 
 def preview_frames(video: str | os.PathLike, track, head, batch: int = 16) -> Iterator[np.ndarray]:
     """Yield the overlay frames ``uint8 [S, S, 3]`` of every track row (streamed)."""
-    import cv2
-
-    from dejavu_cli.io.video_reader import iter_frames
-    from dejavu_cli.track.correspond import correspondence_for
-    from dejavu_cli.track.crop import crop_frame
-
     corr = correspondence_for(head)
     faces = head.faces.cpu().numpy()
     keep = np.flatnonzero(np.isin(head.face_region.cpu().numpy(),
@@ -85,7 +79,6 @@ def preview_frames(video: str | os.PathLike, track, head, batch: int = 16) -> It
         for (r, crop), v in zip(pending, verts):
             if track.valid[r]:
                 pts3 = (v[tri] * corr.bary[:, :, None]).sum(1)
-                from dejavu_cli.track.raster import project_points
 
                 mp, _ = project_points(pts3, track.viewmat, track.K)
                 yield overlay(crop, v, faces, keep, track.landmarks[r, corr.mp_ids], mp, track.viewmat, track.K)
@@ -106,8 +99,6 @@ def preview_frames(video: str | os.PathLike, track, head, batch: int = 16) -> It
 
 def write_preview(path: str | os.PathLike, video: str | os.PathLike, track, head) -> None:
     """Encode the preview of ``track`` (atomically) to ``path`` at the track's fps, with the video's audio."""
-    from dejavu_cli.io.video_writer import write_video
-
     s = track.size + (track.size % 2)
     frames = preview_frames(video, track, head)
     if s != track.size:

@@ -6,6 +6,7 @@ dark iris and pupil, dark mouth) so MediaPipe can find the face on it, plus a tr
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from dejavu_cli.head.base import REGION_NAMES
@@ -52,7 +53,6 @@ def render_shaded(verts: np.ndarray, faces: np.ndarray, face_region: np.ndarray,
                   K: np.ndarray, size: int, background=(255, 255, 255)):
     """Render a mesh (verts [V, 3] world, faces [F, 3]) -> (uint8 [S, S, 3], int32 face ids [S, S] (-1 empty),
     projected vertices [V, 2])."""
-    import cv2
 
     pix, z = project_points(verts, viewmat, K)
     faces = np.asarray(faces)

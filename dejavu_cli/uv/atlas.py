@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dejavu_cli.uv.raster import rasterize
+
 #: Empty space kept around every island, as a fraction of the atlas side (~1.3 texels at 320).
 GUTTER = 0.004
 
@@ -53,7 +55,6 @@ def uv_charts(verts: np.ndarray, faces: np.ndarray, uv: np.ndarray, uv_faces: np
     becomes a chart of its own (ICT's eyeballs, which reuse the face tile). Keeping an artist's tile
     layout packs far tighter than packing every island's bounding box.
     """
-    from dejavu_cli.uv.raster import rasterize
 
     island = uv_islands(faces, uv_faces)
     n_isl = int(island.max()) + 1 if len(island) else 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from dejavu_cli.head.base import REGION_NAMES
+from dejavu_cli.uv.raster import rasterize
 
 N_FLAME_VERTICES = 5023
 NECK_ROW_FRACTION = 200 / 256
@@ -80,8 +81,6 @@ def mouth_block(S: int):
 
 def flame_layout_arrays(mesh: dict, S: int):
     """(texel, face, bary, vidx, vweight, voffset, region, locked) of the official FLAME rule at ``S``."""
-    from dejavu_cli.uv.raster import rasterize
-
     ras = rasterize(mesh["uv"], mesh["uv_faces"], S)
     valid = ras.valid.reshape(S, S).copy()
     valid[neck_row(S):] = False

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,13 @@ from torch import nn
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import REGION_NAMES
+from dejavu_cli.head.registry import default_uv_size, spec
+from dejavu_cli.home import home_subdir
+from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.uv.atlas import pack_atlas
+from dejavu_cli.uv.flame_rule import flame_layout_arrays, is_flame_template
+from dejavu_cli.uv.raster import INSIDE_EPS, _candidates, barycentric, rasterize, uv_to_pixel
 
-#: Default UV size per head: FLAME as the paper (74,083 Gaussians at 320); ICT chosen so the count is of
-#: the same order (74,7xx at 400); the test head small for fast tests.
-DEFAULT_UV_SIZES = {"flame": 320, "ict": 400, "test": 96}
-#: Default UV size of the default head (ICT).
-DEFAULT_UV_SIZE = DEFAULT_UV_SIZES["ict"]
 #: Regions that get Gaussians (neck and "other" helpers do not).
 KEPT_REGIONS = ("face", "scalp", "ears", "eyeballs", "mouth", "teeth")
 #: Relative texel density per region when an atlas is packed (Gaussians per cm^2, face = 1).
@@ -116,10 +116,6 @@ def layout_check(head_name: str, uv_size: int, arrays: dict[str, np.ndarray]) ->
     return h.hexdigest()[:16]
 
 
-def default_uv_size(head_name: str) -> int:
-    return DEFAULT_UV_SIZES.get(head_name, 320)
-
-
 def build_layout(head, uv_size: int | None = None) -> UVLayout:
     """The :class:`UVLayout` of ``head`` (a HeadModel) at ``uv_size`` (default per head), on its device."""
     S = int(uv_size or default_uv_size(head.name))
@@ -133,7 +129,6 @@ def build_layout(head, uv_size: int | None = None) -> UVLayout:
 
 class _Frozen:
     """Carries the mesh arrays through ``lru_cache`` (hashed by the key, not by content)."""
-
     def __init__(self, mesh):
         self.mesh = mesh
 
@@ -170,8 +165,6 @@ def _code_key() -> str:
 def _build_cached(name: str, S: int, key: str, frozen: _Frozen) -> dict[str, np.ndarray]:
     """Layout arrays, memoized in-process and on disk under ``$DEJAVU_HOME/layouts`` (the ICT atlas
     takes seconds to build; the cache file is keyed by head name, S, mesh content and layout code)."""
-    from dejavu_cli.home import home_subdir
-    from dejavu_cli.io.atomic import save_npz_atomic
 
     digest = hashlib.sha256(f"{name}|{S}|{key}|{_code_key()}".encode()).hexdigest()[:20]
     path = home_subdir("layouts") / f"{name}-{S}-{digest}.npz"
@@ -190,9 +183,7 @@ def _build_cached(name: str, S: int, key: str, frozen: _Frozen) -> dict[str, np.
 
 
 def _build_layout_arrays(name: str, S: int, mesh: dict) -> dict[str, np.ndarray]:
-    from dejavu_cli.uv.flame_rule import flame_layout_arrays, is_flame_template
-
-    if name == "flame" and is_flame_template(mesh):
+    if spec(name).uv_rule == "flame_rule" and is_flame_template(mesh):
         arrs = flame_layout_arrays(mesh, S)
         atlas = (mesh["uv"], mesh["uv_faces"], np.arange(len(mesh["faces"])))
         return _finish(mesh, *arrs[:7], S, locked=arrs[7], atlas=atlas)
@@ -202,9 +193,6 @@ def _build_layout_arrays(name: str, S: int, mesh: dict) -> dict[str, np.ndarray]
 
 def _generic_texels(mesh: dict, S: int):
     """Kept regions, atlas-packed when the UVs leave the unit square or overlap; folds resolved."""
-    from dejavu_cli.uv.atlas import pack_atlas
-    from dejavu_cli.uv.raster import rasterize
-
     keep = np.isin(mesh["region"], [REGION_NAMES.index(r) for r in KEPT_REGIONS])
     fidx = np.where(keep)[0]
     uv, uvf = mesh["uv"], mesh["uv_faces"][fidx]
@@ -228,8 +216,6 @@ def _generic_texels(mesh: dict, S: int):
 
 def _fold_losers(uv: np.ndarray, uvf: np.ndarray, ras) -> np.ndarray:
     """Triangles (indices into ``uvf``) that strictly contain a folded texel they did not win."""
-    from dejavu_cli.uv.raster import INSIDE_EPS, _candidates, barycentric, uv_to_pixel
-
     S = ras.size
     px = uv_to_pixel(uv, S)[uvf]
     tri, row, col = _candidates(px, S)

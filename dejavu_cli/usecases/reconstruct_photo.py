@@ -1,6 +1,6 @@
 """Single-photo avatar (``dejavu reconstruct``): track one image, optional network offsets, short fit.
 
-The photo is tracked as a one-frame video (``track.pipeline.track_video``; ffmpeg reads stills). The
+The photo is tracked as a one-frame video (``track.api.track_video``; ffmpeg reads stills). The
 video-stage optimizer of ``create`` then runs on that single frame: the network's offsets (when a
 checkpoint is given) are the mean offsets, stage 1 only (one expression: no blendmaps), with the paper's
 position and scale regularizers keeping the unseen sides close to the head model. The optimizer needs a
@@ -11,12 +11,20 @@ held-out frame, so the row is duplicated; the reported PSNR/SSIM are therefore m
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from dejavu_cli.create.run import create_avatar
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.recon.checkpoint import load_checkpoint
+from dejavu_cli.recon.infer import mean_offsets_from_track
+from dejavu_cli.track import api as track_api
+from dejavu_cli.uv.layout import build_layout
 
 
 def duplicate_row(track, n: int = 2):
@@ -37,12 +45,6 @@ def reconstruct_photo(photo: str | os.PathLike, output: str | os.PathLike, cfg, 
                       log=print):
     """Avatar from one photo; returns (avatar, report). ``cfg`` is a ``create.config.CreateConfig``
     (``stage1_fraction`` is forced to 1: a single expression has nothing for blendmaps to learn)."""
-    import cv2
-
-    from dejavu_cli.create.run import create_avatar
-    from dejavu_cli.track.config import TrackConfig
-    from dejavu_cli.track.crop import crop_frame
-    from dejavu_cli.track.pipeline import track_video
 
     photo, output = Path(photo), Path(output)
     if not photo.is_file():
@@ -53,20 +55,19 @@ def reconstruct_photo(photo: str | os.PathLike, output: str | os.PathLike, cfg, 
     if bgr is None:
         raise DejavuError(f"cannot read {photo} as an image")
     if cfg.checkpoint:  # refuse a checkpoint for another layout before spending time on tracking
-        from dejavu_cli.head.registry import load_head
-        from dejavu_cli.recon.checkpoint import load_checkpoint
-        from dejavu_cli.uv.layout import build_layout
 
         load_checkpoint(cfg.checkpoint, build_layout(load_head(cfg.head), cfg.uv_size))
     device = "cuda" if cfg.device == "cuda" else "cpu"
-    track = track_video(photo, TrackConfig(head=cfg.head, device=device), progress=progress)
+    track = track_api.track_video(photo, track_api.TrackConfig(head=cfg.head, device=device), progress=progress)
     if track.T != 1:
         raise DejavuError(f"{photo} decoded to {track.T} frames; `reconstruct` takes a single still image "
                           f"(use `create` for videos)")
     if not bool(track.valid[0]):
         raise DejavuError(f"no face found in {photo}")
     log(f"tracked {photo.name}: head {track.head}, landmark error {float(track.landmark_error[0]):.2f} px")
-    crop = crop_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), track.crop_boxes[0], int(track.size))
+    crop = track_api.crop_image(track, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     crops = np.repeat(crop[None], 2, axis=0)
     cfg = dataclasses.replace(cfg, stage1_fraction=1.0, heldout_fraction=0.5)
-    return create_avatar(duplicate_row(track), photo, cfg, output, crops=crops, progress=progress)
+    offsets_fn = functools.partial(mean_offsets_from_track, cfg.checkpoint) if cfg.checkpoint else None
+    return create_avatar(duplicate_row(track), photo, cfg, output, crops=crops, progress=progress,
+                         offsets_fn=offsets_fn)

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
+
+import numpy as np
+
+from dejavu_cli.avatar.file import load_avatar
+from dejavu_cli.io.npz import load_npz
+from dejavu_cli.track import api as track_api
 
 
 def summarize_file(path: str | os.PathLike) -> dict:
-    """A flat dict; tracking files (schema ``dejavu.track...``) go to ``track.file.summarize``."""
-    import numpy as np
-
-    from dejavu_cli.io.npz import load_npz
-
+    """A flat dict; tracking files (schema ``dejavu.track...``) go to ``track.api.summarize``."""
     path = Path(path)
     schema = _peek_schema(path)
     if schema.startswith("dejavu.track"):
-        from dejavu_cli.track.file import summarize
 
-        return summarize(path)
+        return track_api.summarize(path)
     if not schema:
         load_npz(path, what="avatar or tracking file")  # one-line error for missing/truncated/non-NPZ
-    from dejavu_cli.avatar.file import load_avatar
 
     a = load_avatar(path)
     return {"schema": "dejavu.avatar/1", "file_bytes": path.stat().st_size, "head": a.head,
@@ -35,10 +36,6 @@ def summarize_file(path: str | os.PathLike) -> dict:
 
 def _peek_schema(path: Path) -> str:
     """The ``schema`` string of an NPZ without loading the rest ("" when absent or unreadable)."""
-    import zipfile
-
-    import numpy as np
-
     try:
         with np.load(path, allow_pickle=False) as data:
             if "schema" in getattr(data, "files", []):

@@ -11,14 +11,29 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from dejavu_cli.avatar.animate import Animator
+from dejavu_cli.avatar.file import load_avatar
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.base import HeadParams
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.io.video_reader import probe
+from dejavu_cli.io.video_writer import write_video
 from dejavu_cli.reenact.config import ReenactConfig, validate
-from dejavu_cli.reenact.transfer import (Motion, absolute_transfer, frame_positions, interpolate_motion,
-                                         relative_transfer, smooth_motion)
+from dejavu_cli.reenact.transfer import (
+    Motion,
+    absolute_transfer,
+    frame_positions,
+    interpolate_motion,
+    relative_transfer,
+    smooth_motion,
+)
+from dejavu_cli.track import api as track_api
 
 
 @dataclass
@@ -85,8 +100,6 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 
 def _resize(img: np.ndarray, size: int) -> np.ndarray:
-    import cv2
-
     if img.shape[0] == size and img.shape[1] == size:
         return img
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR)
@@ -95,14 +108,6 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
 def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Path,
             cfg: ReenactConfig | None = None, log=print, progress: bool = True) -> ReenactResult:
     """Drive the avatar at ``avatar_path`` with the video ``driver_path``; write an H.264 MP4."""
-    from dejavu_cli.avatar.animate import Animator
-    from dejavu_cli.avatar.file import load_avatar
-    from dejavu_cli.head.registry import load_head
-    from dejavu_cli.io.video_reader import probe
-    from dejavu_cli.io.video_writer import write_video
-    from dejavu_cli.track.config import TrackConfig
-    from dejavu_cli.track.pipeline import read_crops, track_cached
-
     cfg = cfg or ReenactConfig()
     validate(cfg)
     avatar_path, driver_path, out_path = Path(avatar_path), Path(driver_path), Path(out_path)
@@ -113,8 +118,8 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     avatar = load_avatar(avatar_path)
     info = probe(driver_path)
     head = load_head(avatar.head, device=device)
-    track, _, reused = track_cached(driver_path, TrackConfig(head=avatar.head, device=device.type),
-                                    progress=progress)
+    track_cfg = track_api.TrackConfig(head=avatar.head, device=device.type)
+    track, _, reused = track_api.track_cached(driver_path, track_cfg, progress=progress)
     if reused:
         log("driver tracking reused from the cache")
     src_fps = float(track.fps or info.fps)
@@ -127,8 +132,6 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     animator = Animator(avatar, head, device)
     render_seconds = 0.0
     src_idx = pos.round().long().tolist()
-
-    from tqdm import tqdm
 
     bar = tqdm(total=len(motion), desc="reenact", unit="frame", leave=False, disable=not progress)
 
@@ -144,7 +147,7 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
             imgs = _to_uint8(rgb)
             if cfg.side_by_side:
                 idx = src_idx[b0:b0 + cfg.batch]
-                crops = read_crops(driver_path, track, idx)
+                crops = track_api.read_crops(driver_path, track, idx)
                 imgs = np.concatenate([np.stack([_resize(c, cfg.size) for c in crops]), imgs], axis=2)
             bar.update(len(imgs))
             yield from imgs
@@ -161,8 +164,6 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
 
 def render_motion(animator, motion: Motion, size: int, background: str = "white") -> torch.Tensor:
     """Render a chunk of Motion ``[B, ...]`` with the avatar's camera -> rgb ``[B, size, size, 3]``."""
-    from dejavu_cli.head.base import HeadParams
-
     head = animator.head
     params = HeadParams(expression=motion.expression, jaw=motion.jaw if head.has_jaw else None,
                         eyes=motion.eyes if head.has_eyes else None)

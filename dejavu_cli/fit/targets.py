@@ -15,9 +15,12 @@ Pixels inside the (slightly dilated) silhouette are always kept. Documented in d
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import HeadModel, HeadParams
 from dejavu_cli.head.pose import apply_rigid
 from dejavu_cli.render.camera import project
@@ -51,7 +54,6 @@ def silhouette(pix: np.ndarray, faces: np.ndarray, size: int, close: int | None 
     fill of all triangles at once this is a union (overlapping front/back faces cannot cancel) and it is
     vectorized over frames. ``topology`` = :func:`mesh_edges` of ``faces`` (computed when None).
     """
-    import cv2
 
     P = pix.astype(np.float32)
     used, e = topology if topology is not None else mesh_edges(faces)
@@ -102,7 +104,6 @@ def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, tr
 
     expression [T, n_exp], jaw [T, 3], eyes [T, 6], rotvec/transl [T, 3], viewmat [4, 4], K [3, 3] (crop px).
     """
-    import cv2
 
     m = int(mask_size or size)
     Km = scale_intrinsics(K, size, m)
@@ -133,7 +134,6 @@ def compose_targets(crops: np.ndarray, keep: np.ndarray, resolution: int, device
     integer factors), then rounded. Batched torch on ``device`` in chunks of frames (multi-threaded on the
     CPU; a 448-frame 512^2 clip takes about a second instead of 12 s of per-frame numpy).
     """
-    import torch.nn.functional as F
 
     T, S = crops.shape[:2]
     R = int(resolution)
@@ -158,7 +158,6 @@ def split_frames(valid: np.ndarray, heldout_fraction: float = 0.1) -> tuple[np.n
     remaining frames train and the last 10 % (at least one) are held out. valid [T] bool."""
     idx = np.flatnonzero(np.asarray(valid, bool))
     if len(idx) < 2:
-        from dejavu_cli.errors import DejavuError
 
         raise DejavuError(f"only {len(idx)} frame(s) with a tracked face; need at least 2 to train and evaluate")
     n_held = max(1, int(round(len(idx) * heldout_fraction)))

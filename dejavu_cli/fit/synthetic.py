@@ -2,7 +2,7 @@
 
 A "true" avatar on a head model's layout (colours varying over the surface, grown scales, opaque, small
 position offsets) is rendered under known tracking (random expressions, jaw, head turns) into crops, and
-a matching :class:`~dejavu_cli.track.file.TrackResult` is built (person masks all on). ``create`` must then
+a matching :class:`~dejavu_cli.track.api.TrackResult` is built (person masks all on). ``create`` must then
 recover frames it never saw (the held-out last 10 %).
 """
 
@@ -13,7 +13,14 @@ import math
 import numpy as np
 import torch
 
-from dejavu_cli.create.colour import rgb_to_sh0
+from dejavu_cli.avatar.gaussians import maps_to_gaussians
+from dejavu_cli.fit.colour import rgb_to_sh0
+from dejavu_cli.fit.targets import head_vertices
+from dejavu_cli.render.api import render
+from dejavu_cli.render.camera import default_viewmat, focal_from_fov, intrinsics
+from dejavu_cli.track.api import MediaPipeLandmarker, TrackResult
+from dejavu_cli.uv.layout import build_layout
+from dejavu_cli.uv.maps import init_maps
 
 
 def true_maps(layout, u_init: torch.Tensor, verts: torch.Tensor, gen: torch.Generator, scale: float = 0.004,
@@ -38,13 +45,6 @@ def make_problem(head, uv_size: int = 48, size: int = 64, n_frames: int = 30, se
     The camera is the default one (+z axis, 20 degrees) and the head sits ``distance`` metres in front of
     it; poses sweep yaw +-0.3 rad, pitch +-0.15 rad and random expressions in [0, 0.6].
     """
-    from dejavu_cli.avatar.gaussians import maps_to_gaussians
-    from dejavu_cli.create.targets import head_vertices
-    from dejavu_cli.render.api import render
-    from dejavu_cli.render.camera import focal_from_fov, intrinsics, default_viewmat
-    from dejavu_cli.track.file import TrackResult
-    from dejavu_cli.uv.layout import build_layout
-    from dejavu_cli.uv.maps import init_maps
 
     gen = torch.Generator().manual_seed(seed)
     layout = build_layout(head, uv_size)
@@ -80,7 +80,7 @@ def make_problem(head, uv_size: int = 48, size: int = 64, n_frames: int = 30, se
     track = TrackResult(
         video_sha256="synthetic", fps=25.0, n_frames=T, source_size=np.array([size, size]), frames=np.arange(T),
         valid=np.ones(T, bool), crop_boxes=np.tile(np.array([0, 0, size], np.float32), (T, 1)), size=size,
-        landmarks=np.zeros((T, 478, 2), np.float32), fit_ids=np.zeros(0, np.int64), head=head.name,
+        landmarks=np.zeros((T, MediaPipeLandmarker.n_points, 2), np.float32), fit_ids=np.zeros(0, np.int64), head=head.name,
         identity=identity.numpy(), expression=expr.numpy(), jaw=jaw.numpy(), eyes=eyes.numpy(),
         rotvec=rotvec.numpy(), translation=transl.numpy(), K=K.numpy(), viewmat=viewmat.numpy(), fov_deg=20.0,
         masks=np.packbits(np.ones((T, m, m), bool), axis=-1), mask_size=m,

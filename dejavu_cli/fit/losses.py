@@ -7,6 +7,7 @@ Images are ``[B, H, W, 3]`` in [0, 1] (docs/conventions.md#images). Maps are tex
 from __future__ import annotations
 
 import torch
+from pytorch_msssim import ssim as _ssim
 
 #: Channels of a UV Gaussian map (docs/architecture.md#maps).
 POS = slice(0, 3)
@@ -24,8 +25,6 @@ def ssim(render: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
     render, target [B, H, W, 3] in [0, 1] -> scalar. Images smaller than the window use a smaller odd window.
     """
-    from pytorch_msssim import ssim as _ssim
-
     x = render.permute(0, 3, 1, 2)
     y = target.permute(0, 3, 1, 2)
     win = min(11, (min(x.shape[-2:]) - 1) | 1)
@@ -97,3 +96,15 @@ def scale_reg(delta: torch.Tensor) -> torch.Tensor:
     """Paper eq. 6, ``||delta_s||``: the mean over texels (and frames) of the log-scale offset norm.
     delta [..., N, 13] -> scalar."""
     return _norm(delta[..., SCALE]).mean()
+
+
+def view_consistency(delta: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Eq. 7: mean over samples and texels of ``||delta_b - mean_{b' in group(b)} delta_b'||_2``.
+
+    delta [B, N, C], groups [B] long (identity index per sample) -> scalar.
+    """
+    n_g = int(groups.max()) + 1
+    sums = torch.zeros(n_g, *delta.shape[1:], dtype=delta.dtype, device=delta.device).index_add(0, groups, delta)
+    counts = torch.bincount(groups, minlength=n_g).to(delta.dtype).view(n_g, *([1] * (delta.dim() - 1)))
+    dev = delta - (sums / counts)[groups]
+    return torch.sqrt((dev * dev).sum(-1) + 1e-12).mean()

@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
-from dejavu_cli.config import knob
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from dejavu_cli.avatar.animate import Animator
+from dejavu_cli.avatar.file import load_avatar
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
-
-
-@dataclass
-class RenderConfig:
-    turntable: bool = knob(False, "Orbit the camera once around the head (else the fixed tracking view).")
-    size: int = knob(512, "Output width and height in pixels (even).")
-    frames: int = knob(90, "Number of frames.")
-    fps: float = knob(30.0, "Frames per second of the MP4.")
-    batch: int = knob(4, "Frames rendered per renderer call.")
-    expression: str = knob("neutral", "Expression to show: neutral or one expression name of the head model.")
-    elevation: float = knob(10.0, "Turntable camera elevation in degrees.")
-    device: str = knob("auto", "Device: auto (CUDA when available), cpu or cuda.")
-    background: str = knob("white", "Background: white or black.")
+from dejavu_cli.head.registry import load_head
+from dejavu_cli.io.video_writer import write_video
+from dejavu_cli.render.api import render
+from dejavu_cli.render.camera import orbit_viewmats
+from dejavu_cli.usecases.config import RenderConfig
 
 
 def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool = True) -> dict:
     """Write the MP4 and return {frames, fps, size, gaussians, device}."""
-    import numpy as np
-    import torch
-    from tqdm import tqdm
-
-    from dejavu_cli.avatar.animate import Animator
-    from dejavu_cli.avatar.file import load_avatar
-    from dejavu_cli.head.registry import load_head
-    from dejavu_cli.io.video_writer import write_video
-    from dejavu_cli.render.camera import orbit_viewmats
-
     if cfg.size < 16 or cfg.size % 2:
         raise DejavuError(f"--size must be an even number >= 16, got {cfg.size}")
     if cfg.frames < 1 or cfg.batch < 1:
@@ -69,7 +55,6 @@ def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool
             for b0 in range(0, cfg.frames, cfg.batch):
                 B = min(cfg.batch, cfg.frames - b0)
                 if cfg.turntable or cache is None:
-                    from dejavu_cli.render.api import render
 
                     vm = views[b0:b0 + B] if cfg.turntable else views.expand(1, 4, 4)
                     n = vm.shape[0]

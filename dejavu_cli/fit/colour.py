@@ -19,7 +19,6 @@ from dejavu_cli.head.pose import axis_angle_to_matrix
 from dejavu_cli.render.camera import project
 
 
-
 def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """Area-weighted unit vertex normals [B, V, 3] of a triangle mesh. verts [B, V, 3], faces [F, 3] long."""
     a, b, c = (verts[:, faces[:, i]] for i in range(3))

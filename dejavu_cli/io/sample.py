@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.home import home_subdir
 from dejavu_cli.io import download
 from dejavu_cli.io.atomic import atomic_path
 
@@ -20,7 +21,6 @@ from dejavu_cli.io.atomic import atomic_path
 @dataclass(frozen=True)
 class SampleSpec:
     """Where a sample clip comes from: an archive (URL + sha256) and the member to extract (+ sha256)."""
-
     name: str            # file name under $DEJAVU_HOME/samples/
     url: str
     sha256: str          # of the archive
@@ -69,7 +69,6 @@ def extract_member(archive: Path, spec: SampleSpec, dest: Path) -> Path:
 def ensure_sample(spec: SampleSpec = PEXELS_CLIP, folder: Path | None = None, log=print) -> Path:
     """Path of the sample clip, downloading and extracting it once (cached under ``$DEJAVU_HOME/samples``)."""
     if folder is None:
-        from dejavu_cli.home import home_subdir
 
         folder = home_subdir("samples")
     folder.mkdir(parents=True, exist_ok=True)
