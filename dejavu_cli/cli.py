@@ -35,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -78,6 +79,20 @@ def _quiet_third_party() -> None:
     warnings.filterwarnings("ignore", message="The value of the smallest subnormal")
 
 
+def os_error_line(exc: OSError) -> str:
+    """``"No space left on device: /data/out.npz"``: the reason and the path, one line."""
+    reason = exc.strerror or str(exc)
+    names = [str(n) for n in (exc.filename, exc.filename2) if n]
+    return reason + (f": {' -> '.join(names)}" if names else "")
+
+
+def usage_error_line(exc, argv) -> str:
+    """A click usage error as one line, with the command's help hint."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "dejavu"
+    return " ".join(exc.format_message().split()) + f" (see `{where} --help`)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     _quiet_third_party()
@@ -90,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
+    except MemoryError:
+        typer.echo("error: out of memory (try a smaller --size, --resolution or --batch)", err=True)
+        return 1
+    except OSError as exc:  # a disk, permission or path problem the command did not foresee
+        typer.echo(f"error: {os_error_line(exc)}", err=True)
+        return 1
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
@@ -98,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # usage errors of typer's (vendored) click
         if type(exc).__name__.endswith(("UsageError", "BadParameter", "NoSuchOption", "MissingParameter",
                                         "BadOptionUsage", "BadArgumentUsage", "ClickException",
-                                        "FileError")) and hasattr(exc, "show"):
-            exc.show()
+                                        "FileError")) and hasattr(exc, "format_message"):
+            typer.echo(f"error: {usage_error_line(exc, argv)}", err=True)
             return int(getattr(exc, "exit_code", 2))
         raise
     return rc if isinstance(rc, int) else 0

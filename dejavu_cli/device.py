@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from dejavu_cli.config import check_device_name
 from dejavu_cli.errors import DejavuError
 
 
@@ -11,11 +12,9 @@ def resolve_device(name: str):
     """``"auto"`` -> cuda when available, else cpu; ``"cpu"``; ``"cuda"`` / ``"cuda:N"`` (refused with a
     one-line error when no CUDA GPU is present). Returns a ``torch.device``."""
 
-    name = (name or "auto").strip().lower()
+    name = check_device_name(name or "auto")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise DejavuError(f"unknown device {name!r} (choose auto, cpu or cuda)")
     try:
         device = torch.device(name)
     except RuntimeError:

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1] / PKG
 #: (``dejavu_cli.__version__``). Top-level modules are parts of their own.
 FOUNDATION = {"errors", "config", "home", "device", "io", ""}
 ALLOWED = {
-    "": set(), "errors": set(), "config": set(), "home": set(), "__main__": {"cli"},
-    "device": {"errors"},
+    "": set(), "errors": set(), "config": {"errors"}, "home": set(), "__main__": {"cli"},
+    "device": {"errors", "config"},
     "io": {"errors", "home"},
     "head": {"errors", "home", "io"},
     "uv": {"errors", "home", "io", "head"},

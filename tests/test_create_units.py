@@ -210,6 +210,6 @@ def test_observed_pixels_carry_no_gradient_outside_the_frame():
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5])
 def test_outside_weight_must_be_a_share(bad):
-    with pytest.raises(DejavuError, match="outside_weight"):
+    with pytest.raises(DejavuError, match="--outside-weight must be 0-1"):
         preset_config("fast", outside_weight=bad)
     assert preset_config("fast").outside_weight == pytest.approx(0.1)

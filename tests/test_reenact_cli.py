@@ -96,4 +96,8 @@ def test_bad_options_and_missing_driver(test_avatar, tmp_path, capsys):
                  "--smooth", "-1"])
     assert "--smooth" in _one_line_error(capsys, code)
     code = main(["reenact", str(test_avatar), str(test_avatar), "-o", str(test_avatar)])
+    assert "must end in .mp4" in _one_line_error(capsys, code)
+    same = test_avatar.with_suffix(".mp4")
+    same.write_bytes(b"x")
+    code = main(["reenact", str(test_avatar), str(same), "-o", str(same)])
     assert "overwrite" in _one_line_error(capsys, code)

@@ -93,7 +93,9 @@ def test_track_bad_input_fails_cleanly(cli, tmp_path, capsys, content, message):
 
 def test_track_refuses_to_overwrite_input(cli, clip, capsys):
     assert cli("track", clip, "-o", clip, "--head", "test") != 0
-    assert "refusing" in capsys.readouterr().err
+    assert "must end in .track.npz" in capsys.readouterr().err
+    assert cli("track", clip, "--preview", clip, "--head", "test") != 0
+    assert "refusing to overwrite the input" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +125,8 @@ def save_avatar(path: str | os.PathLike, avatar: Avatar) -> Path:
 def load_avatar(path: str | os.PathLike) -> Avatar:
     """Read and validate an avatar file; one-line :class:`DejavuError` for anything that is not one."""
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise DejavuError(f"{path} is not a dejavu avatar (.npz)")
     d = load_npz(path, what="avatar file")
     schema = str(d["schema"]) if "schema" in d and d["schema"].ndim == 0 else ""
     if not schema.startswith(SCHEMA_PREFIX):

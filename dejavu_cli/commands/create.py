@@ -6,54 +6,62 @@ from typing import Optional
 
 import typer
 
-from dejavu_cli.config import help_of
-from dejavu_cli.create.config import CreateConfig
+from dejavu_cli.commands import options
+from dejavu_cli.config import option
+from dejavu_cli.create.config import CreateConfig, preset_note
 
 _C = CreateConfig
 
 
 def create(
-    video: str = typer.Argument(..., help="Input video of one person (any format ffmpeg reads)."),
-    out: str = typer.Option(..., "-o", "--out", help="Output avatar file (.npz); written atomically."),
-    track: Optional[str] = typer.Option(None, "--track",
+    video: str = typer.Argument(..., metavar="VIDEO", help="Input video of one person (any format ffmpeg reads)."),
+    output: str = options.output("Avatar file to write", ".npz",
+                                 more="Its report goes beside it: NAME.report.json and NAME.report.png."),
+    track: Optional[str] = typer.Option(None, "--track", metavar="PATH",
                                         help="Tracking file from 'dejavu track' (default: track the video, "
                                              "reusing a cached result for the same video)."),
-    head: str = typer.Option("ict", "--head", help=help_of(_C, "head")),
-    preset: str = typer.Option("fast", "--preset", help=help_of(_C, "preset")),
-    steps: Optional[int] = typer.Option(None, "--steps", help=help_of(_C, "steps") + " Default: the preset's."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", help=help_of(_C, "resolution")
-                                             + " Default: the preset's."),
-    uv_size: Optional[int] = typer.Option(None, "--uv-size", help=help_of(_C, "uv_size") + " Default: the preset's."),
-    batch: Optional[int] = typer.Option(None, "--batch", help=help_of(_C, "batch") + " Default: the preset's."),
-    device: str = typer.Option("auto", "--device", help=help_of(_C, "device")),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT's checkpoint (.ckpt.npz) written when "
-                                                        "a previous run was interrupted with Ctrl-C."),
-    seed: int = typer.Option(0, "--seed", help=help_of(_C, "seed")),
-    checkpoint: str = typer.Option("", "--checkpoint", help=help_of(_C, "checkpoint")),
-    colour_init: bool = typer.Option(True, "--colour-init/--no-colour-init", help=help_of(_C, "colour_init")),
-    scale_init: str = typer.Option("auto", "--scale-init", help=help_of(_C, "scale_init")),
-    outside_weight: float = typer.Option(0.1, "--outside-weight", help=help_of(_C, "outside_weight")),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    head: str = option(_C, "head"),
+    preset: str = option(_C, "preset"),
+    steps: Optional[int] = option(_C, "steps", default=None, extra_help=preset_note("steps")),
+    resolution: Optional[int] = option(_C, "resolution", default=None, extra_help=preset_note("resolution")),
+    uv_size: Optional[int] = option(_C, "uv_size", default=None, extra_help=preset_note("uv_size")),
+    batch: Optional[int] = option(_C, "batch", default=None, extra_help=preset_note("batch")),
+    device: str = option(_C, "device"),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT's checkpoint (NAME.ckpt.npz) written "
+                                                        "when a previous run was interrupted."),
+    seed: int = option(_C, "seed"),
+    checkpoint: str = option(_C, "checkpoint", metavar="PATH|NAME"),
+    colour_init: bool = option(_C, "colour_init"),
+    scale_init: str = option(_C, "scale_init"),
+    outside_weight: float = option(_C, "outside_weight"),
+    quiet: bool = options.quiet(),
 ) -> None:
     """Personalize an avatar from a video: track (or reuse --track), then optimize the UV Gaussian map in two
     stages (global rectification, expression-aware blendmaps) against the tracked frames.
 
-    Writes OUT, OUT.report.json (held-out PSNR/SSIM, timings) and OUT.report.png (loss curves, held-out
-    frames). Ctrl-C writes a checkpoint next to OUT; run the same command with --resume to continue.
+    Writes OUTPUT, OUTPUT.report.json (held-out PSNR/SSIM, timings) and OUTPUT.report.png (loss curves,
+    held-out frames). Ctrl-C writes a checkpoint next to OUTPUT; run the same command with --resume to
+    continue. A still photo is refused: use `dejavu reconstruct` for one.
+
+    Example: dejavu create me.mp4 -o me.npz   (fast preset; on a GPU: --preset paper)
     """
+    from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
+
+    output = str(prepare_output(output, ".npz", "avatar", inputs=(video, track)))
+
     from dejavu_cli.create.config import preset_config
+    from dejavu_cli.errors import DejavuError
     from dejavu_cli.usecases.create_video import create_from_video
 
     cfg = preset_config(preset, head=head, steps=steps, resolution=resolution, uv_size=uv_size, batch=batch,
                         device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init,
                         scale_init=scale_init, outside_weight=outside_weight)
+    log = (lambda s: None) if quiet else (lambda s: typer.echo(s, err=True))
     try:
-        _, rep, paths = create_from_video(video, out, cfg, track_file=track, resume=resume, progress=not quiet,
-                                          log=typer.echo)
+        _, rep, paths = create_from_video(video, output, cfg, track_file=track, resume=resume, progress=not quiet,
+                                          log=log)
     except KeyboardInterrupt as exc:  # the library wrote a checkpoint: say where, exit 130
         # (click turns a KeyboardInterrupt into Abort/exit 0 under standalone_mode=False, so raise ours)
-        from dejavu_cli.errors import DejavuError
-
         raise DejavuError(str(exc) or "interrupted", exit_code=130) from None
     lp = "n/a" if rep["lpips"] is None else f"{rep['lpips']:.3f}"
     typer.echo(f"held-out ({rep['heldout_frames']} frames): PSNR {rep['psnr']:.2f} dB, SSIM {rep['ssim']:.3f}, "

@@ -2,49 +2,54 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Optional
 
 import typer
 
+_RULE = "A name without the suffix gets it; another suffix is refused."
+
 
 def export(
-    avatar: str = typer.Argument(..., help="Avatar file (.npz)."),
-    ply: str = typer.Option(None, "--ply", help="Write a standard 3DGS PLY (SuperSplat, Spark, Unity, ...)."),
-    splat: str = typer.Option(None, "--splat", help="Write an antimatter15 .splat (32 bytes per Gaussian)."),
-    npz: str = typer.Option(None, "--npz", help="Write the UV maps as S x S x C images (NPZ)."),
-    sh_degree: int = typer.Option(3, "--sh-degree", help="PLY SH degree: 3 (zero-padded f_rest, widest "
-                                                         "viewer support) or 0 (compact)."),
-    expression: str = typer.Option("neutral", "--expression",
+    avatar: str = typer.Argument(..., metavar="AVATAR", help="Avatar file (.npz)."),
+    ply: Optional[str] = typer.Option(None, "--ply", metavar="PATH",
+                                      help=f"Write a standard 3DGS PLY (.ply; Spark, gsplat.js, SuperSplat). {_RULE}"),
+    splat: Optional[str] = typer.Option(None, "--splat", metavar="PATH",
+                                        help=f"Write an antimatter15 .splat (32 bytes per Gaussian). {_RULE}"),
+    npz: Optional[str] = typer.Option(None, "--npz", metavar="PATH",
+                                      help=f"Write the UV maps as S x S x C images (.npz). {_RULE}"),
+    sh_degree: int = typer.Option(3, "--sh-degree", metavar="0|3",
+                                  help="PLY SH degree: 3 (zero-padded f_rest, widest viewer support) or 0 (compact)."),
+    expression: str = typer.Option("neutral", "--expression", metavar="NAME",
                                    help="neutral, or an expression name of the head model set to 1."),
 ) -> None:
-    """Export an avatar: 3DGS PLY, .splat, UV-map NPZ (static, head pose identity, model space)."""
-    from dejavu_cli.errors import DejavuError
+    """Export an avatar: 3DGS PLY, .splat, UV-map NPZ (static, head pose identity, model space, metres).
 
-    outputs = [p for p in (ply, splat, npz) if p]
-    if not outputs:
+    Example: dejavu export me.npz --ply me.ply --splat me.splat
+    """
+    from dejavu_cli.errors import DejavuError
+    from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
+
+    if not (ply or splat or npz):
         raise DejavuError("nothing to export: give --ply, --splat and/or --npz")
     if sh_degree not in (0, 3):
         raise DejavuError(f"--sh-degree must be 0 or 3, got {sh_degree}")
-    src = Path(avatar).resolve()
-    if any(Path(p).resolve() == src for p in outputs):
-        raise DejavuError(f"refusing to overwrite the input {avatar}")
+    ply, splat, npz = (prepare_output(p, sfx, what, inputs=(avatar,)) if p else None
+                       for p, sfx, what in ((ply, ".ply", "PLY"), (splat, ".splat", "splat file"),
+                                            (npz, ".npz", "UV-map file")))
+
     from dejavu_cli.avatar.file import load_avatar
     from dejavu_cli.export.gaussians import export_gaussians
-
+    from dejavu_cli.export.ply import write_ply
+    from dejavu_cli.export.splat import write_splat
+    from dejavu_cli.export.uvmaps import write_uv_npz
     av = load_avatar(avatar)
     g = export_gaussians(av, expression) if (ply or splat) else None
     if ply:
-        from dejavu_cli.export.ply import write_ply
-
         write_ply(g, ply, sh_degree=sh_degree)
         typer.echo(f"{len(g['means'])} Gaussians (SH degree {sh_degree}) -> {ply}")
     if splat:
-        from dejavu_cli.export.splat import write_splat
-
         write_splat(g, splat)
         typer.echo(f"{len(g['means'])} Gaussians -> {splat}")
     if npz:
-        from dejavu_cli.export.uvmaps import write_uv_npz
-
         write_uv_npz(av, npz)
         typer.echo(f"UV maps {av.uv_size}x{av.uv_size}x13 -> {npz}")

@@ -6,10 +6,13 @@ import typer
 
 
 def info(
-    file: str = typer.Argument(..., help="An avatar (.npz) or tracking file."),
+    file: str = typer.Argument(..., metavar="FILE", help="An avatar (.npz) or tracking file (.track.npz)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
 ) -> None:
-    """Summarize an avatar or tracking file."""
+    """Summarize an avatar or tracking file.
+
+    Example: dejavu info me.npz --json
+    """
     import json
 
     from dejavu_cli.usecases.info import summarize_file

@@ -4,44 +4,45 @@ from __future__ import annotations
 
 import typer
 
-from dejavu_cli.config import default_of, help_of
+from dejavu_cli.commands import options
+from dejavu_cli.config import option
 from dejavu_cli.create.config import CreateConfig
+
+_C = CreateConfig
 
 
 def reconstruct(
-    photo: str = typer.Argument(..., help="A photo with one face (any image format OpenCV/ffmpeg read)."),
-    output: str = typer.Option(..., "-o", "--output", help="Avatar file to write (.npz)."),
-    checkpoint: str = typer.Option("", "--checkpoint",
-                                   help="Reconstruction-network checkpoint (path or `dejavu weights` name) for "
-                                        "the initial offsets; none: start from the head model."),
-    steps: int = typer.Option(100, "--steps", help="Optimization steps on the photo (0: network offsets only)."),
-    head: str = typer.Option(default_of(CreateConfig, "head"), "--head", help=help_of(CreateConfig, "head")),
-    uv_size: int = typer.Option(default_of(CreateConfig, "uv_size"), "--uv-size", help=help_of(CreateConfig, "uv_size")),
-    resolution: int = typer.Option(default_of(CreateConfig, "resolution"), "--resolution",
-                                   help=help_of(CreateConfig, "resolution")),
-    device: str = typer.Option(default_of(CreateConfig, "device"), "--device", help=help_of(CreateConfig, "device")),
-    seed: int = typer.Option(default_of(CreateConfig, "seed"), "--seed", help=help_of(CreateConfig, "seed")),
+    photo: str = typer.Argument(..., metavar="PHOTO", help="A photo with one face (any image format OpenCV reads)."),
+    output: str = options.output("Avatar file to write", ".npz"),
+    checkpoint: str = option(_C, "checkpoint", metavar="PATH|NAME",
+                             help="Reconstruction-network checkpoint (path or `dejavu weights` name) for the "
+                                  "initial offsets; none: start from the head model."),
+    steps: int = typer.Option(100, "--steps", metavar="N", min=0, max=100_000,
+                              help="Optimization steps on the photo (0: network offsets only). Range: 0-100000."),
+    head: str = option(_C, "head"),
+    uv_size: int = option(_C, "uv_size"),
+    resolution: int = option(_C, "resolution"),
+    device: str = option(_C, "device"),
+    seed: int = option(_C, "seed"),
 ) -> None:
     """Single-photo avatar: track the photo, apply the network's offsets (with --checkpoint), then a short
-    single-view optimization with the paper's position/scale regularizers. `render`/`reenact` take the result."""
-    import dataclasses
-    from pathlib import Path
+    single-view optimization with the paper's position/scale regularizers. `render`/`reenact` take the result.
 
-    import torch
+    Example: dejavu reconstruct me.jpg -o me.npz
+    """
+    from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
+
+    output = str(prepare_output(output, ".npz", "avatar", inputs=(photo,)))
+
+    import dataclasses
 
     from dejavu_cli.create.config import preset_config
-    from dejavu_cli.errors import DejavuError
     from dejavu_cli.usecases.reconstruct_photo import reconstruct_photo
 
-    torch.set_flush_denormal(True)
-    if steps < 0:
-        raise DejavuError("--steps must be 0 or more")
-    if Path(output).suffix.lower() != ".npz":
-        raise DejavuError(f"--output must be an .npz avatar file, got {output}")
-    cfg = preset_config("fast", head=head, uv_size=uv_size, resolution=resolution, device=device, seed=seed,
-                        checkpoint=checkpoint, steps=max(steps, 1), batch=1)
+    cfg = preset_config("fast", head=head, uv_size=uv_size, resolution=resolution,
+                        device=device, seed=seed, checkpoint=checkpoint, steps=max(steps, 1), batch=1)
     if steps == 0:
         cfg = dataclasses.replace(cfg, lr=0.0)  # one evaluation step, no change: network offsets only
-    _, report = reconstruct_photo(photo, output, cfg, log=lambda s: typer.echo(s, err=True))
-    typer.echo(f"wrote {output} ({report['gaussians']} Gaussians, PSNR on the photo {report['psnr']:.2f} dB, "
-               f"{report['seconds_total']:.1f} s)")
+    report = reconstruct_photo(photo, output, cfg, log=lambda s: typer.echo(s, err=True))[1]
+    typer.echo(f"wrote {report['output']} ({report['gaussians']} Gaussians, PSNR on the photo {report['psnr']:.2f} "
+               f"dB, {report['seconds_total']:.1f} s)")

@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import typer
 
-from dejavu_cli.config import default_of, help_of
+from dejavu_cli.commands import options
+from dejavu_cli.config import option
 from dejavu_cli.usecases.config import RenderConfig
 
-_D = lambda name: default_of(RenderConfig, name)  # noqa: E731
-_H = lambda name: help_of(RenderConfig, name)  # noqa: E731
+_C = RenderConfig
 
 
 def render(
-    avatar: str = typer.Argument(..., help="Avatar file (.npz)."),
-    output: str = typer.Option(..., "-o", "--output", help="MP4 to write."),
-    turntable: bool = typer.Option(_D("turntable"), "--turntable", help=_H("turntable")),
-    size: int = typer.Option(_D("size"), "--size", help=_H("size")),
-    frames: int = typer.Option(_D("frames"), "--frames", help=_H("frames")),
-    fps: float = typer.Option(_D("fps"), "--fps", help=_H("fps")),
-    batch: int = typer.Option(_D("batch"), "--batch", help=_H("batch")),
-    expression: str = typer.Option(_D("expression"), "--expression", help=_H("expression")),
-    device: str = typer.Option(_D("device"), "--device", help=_H("device")),
-    background: str = typer.Option(_D("background"), "--background", help=_H("background")),
+    avatar: str = typer.Argument(..., metavar="AVATAR", help="Avatar file (.npz)."),
+    output: str = options.output("MP4 to write (H.264)", ".mp4"),
+    turntable: bool = option(_C, "turntable"),
+    size: int = option(_C, "size"),
+    frames: int = option(_C, "frames"),
+    fps: float = option(_C, "fps"),
+    batch: int = option(_C, "batch"),
+    expression: str = option(_C, "expression", metavar="NAME"),
+    elevation: float = option(_C, "elevation"),
+    device: str = option(_C, "device"),
+    background: str = option(_C, "background"),
 ) -> None:
-    """Render an avatar to an MP4 (orbit or fixed view)."""
+    """Render an avatar to an MP4 (orbit or fixed view).
+
+    Example: dejavu render me.npz --turntable -o turn.mp4 --size 512
+    """
+    from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
+
+    output = str(prepare_output(output, ".mp4", "video", inputs=(avatar,)))
+
     from dejavu_cli.usecases.render_video import render_avatar_video
 
     cfg = RenderConfig(turntable=turntable, size=size, frames=frames, fps=fps, batch=batch,
-                       expression=expression, device=device, background=background)
+                       expression=expression, elevation=elevation, device=device, background=background)
     res = render_avatar_video(avatar, output, cfg)
     typer.echo(f"{res['frames']} frames {res['size']}x{res['size']} at {res['fps']:g} fps "
-               f"({res['gaussians']} Gaussians, {res['device']}) -> {output}")
+               f"({res['gaussians']} Gaussians, {res['device']}) -> {res['output']}")

@@ -8,12 +8,15 @@ from typing import Optional
 import typer
 
 app = typer.Typer(help="Set up head models (ICT-FaceKit, FLAME); without a subcommand list them.",
-                  invoke_without_command=True, no_args_is_help=False)
+                  invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None)
 
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
-    """Set up head models (ICT-FaceKit, FLAME); without a subcommand list them and their state."""
+    """Set up head models (ICT-FaceKit, FLAME); without a subcommand list them and their state.
+
+    Example: dejavu setup   (then: dejavu setup ict)
+    """
     if ctx.invoked_subcommand is None:
         from dejavu_cli.head.registry import status_lines
 
@@ -24,11 +27,14 @@ def _main(ctx: typer.Context) -> None:
 @app.command("ict")
 def ict(
     archive: Optional[Path] = typer.Option(
-        None, "--archive", help="Local zip of ICT-FaceKit commit da5f95a (GitHub 'Download ZIP'); "
-                                "default: $DEJAVU_ICT_ARCHIVE, else download it (~120 MB)."),
+        None, "--archive", metavar="ZIP", help="Local zip of ICT-FaceKit commit da5f95a (GitHub 'Download ZIP'); "
+                                               "default: $DEJAVU_ICT_ARCHIVE, else download it (~120 MB)."),
     force: bool = typer.Option(False, "--force", help="Convert again even if an up-to-date ict.npz exists."),
 ) -> None:
-    """Verify (per-file sha256) and convert ICT-FaceKit (MIT licence) into $DEJAVU_HOME/heads/ict.npz."""
+    """Verify (per-file sha256) and convert ICT-FaceKit (MIT licence) into $DEJAVU_HOME/heads/ict.npz.
+
+    Example: dejavu setup ict --archive ICT-FaceKit-da5f95a607f5e6b37755b38d3385d7f2853732e5.zip
+    """
     from dejavu_cli.head.ict import setup_ict
     from dejavu_cli.head.registry import describe
 
@@ -38,13 +44,17 @@ def ict(
 
 @app.command("flame")
 def flame(
-    pkl: Path = typer.Argument(..., help="FLAME 2020, 2023 or 2023 Open model pickle (e.g. generic_model.pkl, "
-                                         "flame2023.pkl), downloaded by you from flame.is.tue.mpg.de."),
+    pkl: Path = typer.Argument(..., metavar="PKL", help="FLAME 2020, 2023 or 2023 Open model pickle (e.g. "
+                                                        "generic_model.pkl), downloaded by you from flame.is.tue.mpg.de."),
     uv_template: Optional[Path] = typer.Option(
-        None, "--uv-template", help="OBJ with FLAME's 5,023 vertices and a UV layout (e.g. head_template.obj); "
-                                    "default: the UVs in the pickle, else a derived cylindrical layout."),
+        None, "--uv-template", metavar="OBJ", help="OBJ with FLAME's 5,023 vertices and a UV layout (e.g. "
+                                                   "head_template.obj); default: the UVs in the pickle, else a "
+                                                   "derived cylindrical layout."),
 ) -> None:
-    """Convert a FLAME pickle (read without chumpy and without running code from it) into flame.npz."""
+    """Convert a FLAME pickle (read without chumpy and without running code from it) into flame.npz.
+
+    Example: dejavu setup flame generic_model.pkl --uv-template head_template.obj
+    """
     from dejavu_cli.head.flame import setup_flame
     from dejavu_cli.head.registry import describe
 

@@ -7,49 +7,54 @@ from typing import Optional
 
 import typer
 
-from dejavu_cli.config import default_of, help_of
+from dejavu_cli.commands import options
+from dejavu_cli.config import option
 from dejavu_cli.track.config import TrackConfig
+
+_C = TrackConfig
 
 
 def track(
-    video: str = typer.Argument(..., help="Input video (any container ffmpeg reads)."),
-    output: Optional[str] = typer.Option(None, "-o", "--output",
-                                         help="Tracking file to write (default: <video stem>.track.npz in "
-                                              "the current folder)."),
-    head: str = typer.Option(default_of(TrackConfig, "head"), "--head", help=help_of(TrackConfig, "head")),
-    size: int = typer.Option(default_of(TrackConfig, "size"), "--size", help=help_of(TrackConfig, "size")),
-    preview: Optional[str] = typer.Option(None, "--preview",
+    video: str = typer.Argument(..., metavar="VIDEO", help="Input video (any container ffmpeg reads)."),
+    output: Optional[str] = options.output("Tracking file to write", ".track.npz", required=False,
+                                           more="Default: VIDEO-STEM.track.npz in the current folder."),
+    head: str = option(_C, "head"),
+    size: int = option(_C, "size"),
+    preview: Optional[str] = typer.Option(None, "--preview", metavar="PATH",
                                           help="Also write an MP4 of the crops with landmarks and the fitted "
-                                               "mesh wireframe, to check the tracking."),
-    device: str = typer.Option(default_of(TrackConfig, "device"), "--device", help=help_of(TrackConfig, "device")),
-    every: int = typer.Option(default_of(TrackConfig, "every"), "--every", help=help_of(TrackConfig, "every")),
-    iterations: int = typer.Option(default_of(TrackConfig, "iterations"), "--iterations",
-                                   help=help_of(TrackConfig, "iterations")),
+                                               "mesh wireframe, to check the tracking (.mp4; suffix rule as -o)."),
+    device: str = option(_C, "device"),
+    every: int = option(_C, "every"),
+    iterations: int = option(_C, "iterations"),
     refresh: bool = typer.Option(False, "--refresh",
                                  help="Recompute even if $DEJAVU_HOME/tracks/ holds this video's tracking."),
 ) -> None:
     """Track a face video: landmarks, a smooth square crop, person masks and a head-model fit per frame.
 
     The result is also cached by the video's hash in $DEJAVU_HOME/tracks/, so `create` and `reenact` reuse it.
+    Prints the head-pose range the video covers.
+
+    Example: dejavu track me.mp4 --preview check.mp4
     """
+    from dejavu_cli.io.outputs import prepare_output  # first, light: a bad location fails in well under a second
+
+    src = Path(video)
+    out = prepare_output(output or Path.cwd() / (src.stem + ".track.npz"), ".track.npz", "tracking file",
+                         inputs=(src,), accept=(".npz",))
+    prev = prepare_output(preview, ".mp4", "preview", inputs=(src, out)) if preview else None
+
     import json
     import shutil
     import time
 
-    from dejavu_cli.errors import DejavuError
+    from dejavu_cli.device import resolve_device
+    from dejavu_cli.head.registry import load_head, spec
     from dejavu_cli.io.atomic import atomic_path
-    from dejavu_cli.track.api import summarize
-
-    src = Path(video)
-    out = Path(output) if output else Path.cwd() / (src.stem + ".track.npz")
-    for p, what in ((out, "output"), (Path(preview) if preview else None, "preview")):
-        if p is not None and src.exists() and p.resolve() == src.resolve():
-            raise DejavuError(f"refusing to overwrite the input video with the {what}: {p}")
-    if preview and Path(preview).suffix.lower() != ".mp4":
-        raise DejavuError(f"--preview must be an .mp4 path, got {preview}")
-    cfg = TrackConfig(head=head, size=size, device=device, every=every, iterations=iterations)
-    from dejavu_cli.track.api import track_cached
-
+    from dejavu_cli.io.video_reader import probe
+    from dejavu_cli.track.api import summarize, track_cached, write_preview
+    cfg = TrackConfig(head=spec(head).name, size=size, device=str(resolve_device(device)), every=every,
+                      iterations=iterations)
+    probe(src)  # a one-line error for a missing or unreadable video before anything else
     t0 = time.perf_counter()
     tr, cached, reused = track_cached(src, cfg, progress=True, refresh=refresh)
     seconds = time.perf_counter() - t0
@@ -60,10 +65,8 @@ def track(
     how = "reused cached tracking" if reused else f"tracked in {seconds:.1f} s ({tr.T / seconds:.1f} frames/s)"
     typer.echo(f"{out}: {facts['tracked_frames']}/{facts['frames']} frames with a face, {how}; "
                f"landmark error {facts['landmark_error_px']} px at {tr.size}")
-    if preview:
-        from dejavu_cli.head.registry import load_head
-        from dejavu_cli.track.api import write_preview
-
-        write_preview(preview, src, tr, load_head(tr.head))
-        typer.echo(f"preview: {preview}")
+    if prev:
+        typer.echo("writing the preview ...", err=True)
+        write_preview(prev, src, tr, load_head(tr.head))
+        typer.echo(f"preview: {prev}")
     typer.echo(json.dumps({"jitter": facts["jitter"]}))

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from dejavu_cli.config import default_of, help_of
+from dejavu_cli.commands import options
+from dejavu_cli.config import option
 from dejavu_cli.recon.config import TrainConfig
 
 
-def _opt(name: str, flag: str | None = None):
-    return typer.Option(default_of(TrainConfig, name), f"--{(flag or name).replace('_', '-')}",
-                        help=help_of(TrainConfig, name))
+def _opt(name: str):
+    return option(TrainConfig, name)
 
 
 def train_recon(
-    data: str = typer.Argument(..., help="Training folder: multiview/<identity>/*.png and/or single/*.png, "
+    data: str = typer.Argument(..., metavar="DATA", help="Training folder: multiview/<identity>/*.png and/or single/*.png, "
                                          "each image with its .track.npz (docs/recon-training.md)."),
-    output: str = typer.Option(..., "-o", "--output", help="Checkpoint file to write (.pt)."),
+    output: str = options.output("Checkpoint file to write", ".pt"),
     steps: int = _opt("steps"), batch: int = _opt("batch"), views: int = _opt("views"),
     resolution: int = _opt("resolution"), start_resolution: int = _opt("start_resolution"),
     resolution_every: int = _opt("resolution_every"), lr: float = _opt("lr"), lr_every: int = _opt("lr_every"),
@@ -26,19 +26,23 @@ def train_recon(
     resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint at --output."),
 ) -> None:
     """Train the single-image reconstruction network (paper §3.3): multi-view pairs with view consistency,
-    single images at a tenth of the rate, resolution curriculum. Multi-GPU: run under torchrun."""
+    single images at a tenth of the rate, resolution curriculum. Multi-GPU: run under torchrun.
+
+    Example: dejavu train-recon data/ -o recon.pt --steps 20000
+    """
     import os
 
+    from dejavu_cli.config import check_config
     from dejavu_cli.errors import DejavuError
+    from dejavu_cli.io.outputs import prepare_output
     from dejavu_cli.recon.train import train
 
     cfg = TrainConfig(steps=steps, batch=batch, views=views, resolution=resolution,
                       start_resolution=start_resolution, resolution_every=resolution_every, lr=lr,
                       lr_every=lr_every, uv_size=uv_size, img_size=img_size, width=width, w_view=w_view,
                       save_every=save_every, log_every=log_every, seed=seed, device=device, threads=threads)
-    for name in ("steps", "batch", "views", "resolution", "start_resolution", "save_every", "log_every", "width"):
-        if getattr(cfg, name) < 1:
-            raise DejavuError(f"--{name.replace('_', '-')} must be at least 1")
+    check_config(cfg)
+    output = str(prepare_output(output, ".pt", "checkpoint"))
     if cfg.img_size % 16 or cfg.img_size < 32:
         raise DejavuError("--img-size must be a multiple of 16 and at least 32")
     if os.path.exists(output) and not resume:

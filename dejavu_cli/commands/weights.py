@@ -5,19 +5,25 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(help="List, download and verify network checkpoints.", invoke_without_command=True,
-                  no_args_is_help=False)
+                  no_args_is_help=False, rich_markup_mode=None)
 
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
-    """List, download and verify network checkpoints (registry: weights.toml or $DEJAVU_WEIGHTS_TOML)."""
+    """List, download and verify network checkpoints (registry: weights.toml or $DEJAVU_WEIGHTS_TOML).
+
+    Example: dejavu weights list
+    """
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
 
 
 @app.command("list")
 def list_() -> None:
-    """List registered checkpoints and whether a verified copy is cached."""
+    """List registered checkpoints and whether a verified copy is cached.
+
+    Example: dejavu weights list
+    """
     from dejavu_cli.recon import registry_ckpt as reg
 
     entries = reg.list_checkpoints()
@@ -32,16 +38,22 @@ def list_() -> None:
 
 
 @app.command("download")
-def download(name: str = typer.Argument(..., help="Checkpoint name from `dejavu weights list`.")) -> None:
-    """Download a checkpoint into the cache (sha256-checked) and print its path."""
+def download(name: str = typer.Argument(..., metavar="NAME", help="Checkpoint name from `dejavu weights list`.")) -> None:
+    """Download a checkpoint into the cache (sha256-checked) and print its path.
+
+    Example: dejavu weights download NAME
+    """
     from dejavu_cli.recon import registry_ckpt as reg
 
     typer.echo(str(reg.fetch_checkpoint(reg.get_checkpoint(name))))
 
 
 @app.command("verify")
-def verify(name: str = typer.Argument(None, help="Checkpoint name (default: every registered one).")) -> None:
-    """Re-hash cached checkpoints; a corrupt copy is removed. Exit code 1 if any is corrupt."""
+def verify(name: str = typer.Argument(None, metavar="[NAME]", help="Checkpoint name (default: every registered one).")) -> None:
+    """Re-hash cached checkpoints; a corrupt copy is removed. Exit code 1 if any is corrupt.
+
+    Example: dejavu weights verify
+    """
     from dejavu_cli.errors import DejavuError
     from dejavu_cli.recon import registry_ckpt as reg
 

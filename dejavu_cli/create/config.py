@@ -10,24 +10,28 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from dejavu_cli.config import knob
+from dejavu_cli.config import DEVICE_HELP, check_config, check_device_name, knob
 from dejavu_cli.errors import DejavuError
-from dejavu_cli.head.registry import DEFAULT_HEAD, default_uv_size, head_help
+from dejavu_cli.head.registry import DEFAULT_HEAD, default_uv_size, head_help, spec
 
 PRESETS = ("fast", "paper")
 
 
 @dataclass
 class CreateConfig:
-    preset: str = knob("fast", "Preset: 'paper' (512^2 renders, paper UV size, batch 8) or 'fast' (small, CPU).")
-    head: str = knob(DEFAULT_HEAD, head_help())
-    steps: int = knob(300, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).")
-    stage1_fraction: float = knob(0.3, "Fraction of the steps spent in stage 1 (global UV rectification).")
-    resolution: int = knob(128, "Training render resolution (square, pixels).")
-    uv_size: int = knob(128, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).")
-    batch: int = knob(4, "Frames per optimization step (one renderer call per step).")
-    n_blend: int = knob(10, "Number D of expression-aware blendmaps (paper: 10).")
-    lr: float = knob(0.05, "Adam learning rate (paper: 0.05).")
+    preset: str = knob("fast", "Preset: paper (512^2 renders, the head's UV size, batch 8; for a GPU) or fast "
+                               "(small, for a CPU).", choices=PRESETS)
+    head: str = knob(DEFAULT_HEAD, head_help(), metavar="HEAD")
+    steps: int = knob(300, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).", min=1,
+                     max=1_000_000)
+    stage1_fraction: float = knob(0.3, "Fraction of the steps spent in stage 1 (global UV rectification).",
+                                   min=0.0, max=1.0)
+    resolution: int = knob(128, "Training render resolution (square, pixels).", min=16, max=2048)
+    uv_size: int = knob(128, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).",
+                       min=16, max=1024)
+    batch: int = knob(4, "Frames per optimization step (one renderer call per step).", min=1, max=256)
+    n_blend: int = knob(10, "Number D of expression-aware blendmaps (paper: 10; 0: stage 1 only).", min=0, max=10)
+    lr: float = knob(0.05, "Adam learning rate (paper: 0.05).", min=0.0, max=10.0)
     lr_decay: float = knob(0.9, "Learning-rate factor applied every lr_every steps (paper: 0.9).")
     lr_every: int = knob(100, "Steps between learning-rate decays (paper: 100).")
     w_l1: float = knob(1.0, "Weight of the L1 photometric loss.")
@@ -37,27 +41,31 @@ class CreateConfig:
     w_scale: float = knob(5e-5, "Weight of the scale regularizer ||delta_s||.")
     outside_weight: float = knob(0.1, "Loss weight of crop pixels outside the filmed video frame (the tracker pads "
                                       "them white): 0 ignores them, 1 treats them as background. A little keeps "
-                                      "unfilmed Gaussians from stretching freely; metrics never count them.")
-    heldout_fraction: float = knob(0.1, "Last fraction of frames held out for evaluation (paper: 10%).")
+                                      "unfilmed Gaussians from stretching freely; metrics never count them.",
+                                min=0.0, max=1.0)
+    heldout_fraction: float = knob(0.1, "Last fraction of frames held out for evaluation (paper: 10%).",
+                                    min=0.01, max=0.9)
     colour_init: bool = knob(True, "Start colours from the video (project frames onto texels) instead of grey.")
     scale_init: str = knob("auto", "Initial Gaussian size: 'spacing' (0.6 x the texel spacing on the tracked "
                                    "mesh), 'paper' (log-scale -8.3533, sized for the network's offsets) or "
-                                   "'auto' (spacing without --checkpoint, paper with one).")
-    colour_frames: int = knob(8, "Frames projected for the colour initialization.")
+                                   "'auto' (spacing without --checkpoint, paper with one).",
+                           choices=("auto", "spacing", "paper"))
+    colour_frames: int = knob(8, "Frames projected for the colour initialization.", min=1, max=1000)
     checkpoint: str = knob("", "Reconstruction-network checkpoint for the mean offsets (empty: zeros).")
-    device: str = knob("auto", "Device: auto (cuda when available), cpu or cuda.")
-    seed: int = knob(0, "Random seed (same seed on CPU -> identical maps).")
-    eval_every: int = knob(0, "Evaluate held-out PSNR every N steps for the loss curve (0: only at the end).")
-    max_eval_frames: int = knob(100, "At most this many held-out frames (evenly spaced) are rendered for the metrics.")
-    threads: int = knob(0, "torch CPU threads (0: leave torch's default).")
+    device: str = knob("auto", DEVICE_HELP, metavar="DEVICE")
+    seed: int = knob(0, "Random seed (same seed on CPU -> identical maps).", min=0)
+    eval_every: int = knob(0, "Evaluate held-out PSNR every N steps for the loss curve (0: only at the end).",
+                          min=0)
+    max_eval_frames: int = knob(100, "At most this many held-out frames (evenly spaced) are rendered for the metrics.",
+                               min=1)
+    threads: int = knob(0, "torch CPU threads (0: leave torch's default).", min=0, max=1024)
 
 
 def preset_config(name: str, **overrides) -> CreateConfig:
     """The :class:`CreateConfig` of preset ``name`` with ``overrides`` (``None`` values ignored)."""
     if name not in PRESETS:
-        raise DejavuError(f"unknown preset {name!r} (choose one of: {', '.join(PRESETS)})")
+        raise DejavuError(f"--preset must be one of {', '.join(PRESETS)} (got {name!r})")
     if name == "paper":
-
         uv = default_uv_size(overrides.get("head") or DEFAULT_HEAD)
         base = CreateConfig(preset="paper", steps=800, resolution=512, uv_size=uv, batch=8)
     else:
@@ -72,26 +80,23 @@ def preset_config(name: str, **overrides) -> CreateConfig:
     return cfg
 
 
+#: The fields a preset sets (the CLI's "Default: the preset's" options).
+PRESET_FIELDS = ("steps", "resolution", "uv_size", "batch")
+
+
+def preset_note(name: str) -> str:
+    """``"Default: the preset's (fast 300, paper 800)."`` for a field a preset sets."""
+    fast, paper = preset_config("fast"), preset_config("paper")
+    if name == "uv_size":
+        return f"Default: the preset's (fast {fast.uv_size}, paper: the head model's default)."
+    return f"Default: the preset's (fast {getattr(fast, name)}, paper {getattr(paper, name)})."
+
+
 def validate(cfg: CreateConfig) -> None:
     """Raise :class:`DejavuError` for option values no run can use."""
-    if cfg.steps < 1:
-        raise DejavuError(f"--steps must be at least 1 (got {cfg.steps})")
-    if not 16 <= cfg.resolution <= 2048:
-        raise DejavuError(f"--resolution must be between 16 and 2048 (got {cfg.resolution})")
-    if not 8 <= cfg.uv_size <= 1024:
-        raise DejavuError(f"--uv-size must be between 8 and 1024 (got {cfg.uv_size})")
-    if cfg.batch < 1:
-        raise DejavuError(f"--batch must be at least 1 (got {cfg.batch})")
-    if cfg.device not in ("auto", "cpu", "cuda"):
-        raise DejavuError(f"--device must be auto, cpu or cuda (got {cfg.device!r})")
-    if cfg.scale_init not in ("auto", "spacing", "paper"):
-        raise DejavuError(f"scale_init must be auto, spacing or paper (got {cfg.scale_init!r})")
-    if not 0.0 <= cfg.stage1_fraction <= 1.0:
-        raise DejavuError("stage1_fraction must be in [0, 1]")
-    if not 0.0 <= cfg.outside_weight <= 1.0:
-        raise DejavuError(f"outside_weight must be in [0, 1] (got {cfg.outside_weight})")
-    if not 0.0 < cfg.heldout_fraction < 1.0:
-        raise DejavuError("heldout_fraction must be in (0, 1)")
+    check_config(cfg)  # the limits declared on the fields
+    spec(cfg.head)     # one line for an unknown head model
+    check_device_name(cfg.device)
 
 
 def stage_steps(cfg: CreateConfig) -> tuple[int, int]:

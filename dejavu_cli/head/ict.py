@@ -83,9 +83,12 @@ def setup_ict(archive: str | os.PathLike | None = None, progress: bool = True, f
     """
 
     dest = head_path("ict")
+    archive = archive or os.environ.get(ENV_ARCHIVE) or None
+    if archive is not None and not Path(archive).expanduser().is_file():
+        raise DejavuError(f"ICT-FaceKit archive not found: {archive}" if not Path(archive).expanduser().exists()
+                          else f"ICT-FaceKit archive {archive} is not a file")
     if not force and is_current(dest):
         return dest
-    archive = archive or os.environ.get(ENV_ARCHIVE) or None
     if archive is None:
         archive = _download(progress)
     arrays = convert_ict(Path(archive).expanduser(), progress=progress)
@@ -108,7 +111,13 @@ def _download(progress: bool) -> Path:
     dest = home_subdir("downloads") / f"ICT-FaceKit-{entry.revision}.zip"
     if not dest.exists():
         # the archive bytes are not pinned (GitHub may re-create them); its files are, in convert_ict
-        download(entry.source, dest, progress=progress, what="ICT-FaceKit archive", timeout=60)
+        try:
+            download(entry.source, dest, progress=progress, what="ICT-FaceKit archive", timeout=60)
+        except DejavuError as exc:
+            reason = str(exc) if len(str(exc)) <= 160 else str(exc)[:157] + "..."
+            raise DejavuError(f"cannot download ICT-FaceKit ({reason}). Without network: get "
+                              f"ICT-FaceKit-{entry.revision[:8]}.zip elsewhere, then `dejavu setup ict --archive "
+                              f"ZIP` or set {ENV_ARCHIVE}=ZIP") from None
     return dest
 
 

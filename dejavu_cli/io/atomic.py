@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
+
+def temp_name(dest: str | os.PathLike, suffix: str | None = None, token: str = "x" * 8) -> str:
+    """The name of the temp sibling :func:`atomic_path` writes for ``dest`` (``token``: 8 random characters):
+    ``.NAME.TOKEN.SUFFIX``; :func:`dejavu_cli.io.outputs.check_writable` checks that it fits."""
+    dest = Path(dest)
+    return f".{dest.name}.{token}{suffix if suffix is not None else dest.suffix}"
+
+
+def _new_file_mode(dest: Path) -> int:
+    """The permission bits the result gets: those of the file it replaces, else what a new file gets."""
+    try:
+        return stat.S_IMODE(dest.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -20,20 +38,22 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path next to ``dest``; on success rename it onto ``dest``.
 
     ``suffix`` defaults to the destination's suffix so tools that look at the extension (ffmpeg, numpy)
-    behave. On any exception the temporary file is removed and the exception propagates.
+    behave. On any exception the temporary file is removed and the exception propagates. A replaced file's
+    permission bits are kept.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix,
-                               dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    while True:
+        tmp_path = dest.parent / temp_name(dest, suffix, secrets.token_hex(4))
+        try:
+            os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp_path
-        if tmp_path.exists():  # mkstemp creates 0600; give the result the permissions a new file would get
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp_path, 0o666 & ~umask)
+        if tmp_path.exists():  # created 0600; give the result the permissions of the file it replaces
+            os.chmod(tmp_path, _new_file_mode(dest))
         os.replace(tmp_path, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

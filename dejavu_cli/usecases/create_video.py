@@ -15,8 +15,22 @@ from dejavu_cli.create.report import report_paths, write_json
 from dejavu_cli.create.run import create_avatar
 from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.outputs import check_writable, prepare_output
+from dejavu_cli.io.video_reader import probe
 from dejavu_cli.recon.infer import mean_offsets_from_track
 from dejavu_cli.track import api as track_api
+
+#: File endings of still images (refused by ``create`` before anything is tracked).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif", ".gif")
+
+
+def refuse_still_image(path: Path) -> None:
+    """One line pointing to ``dejavu reconstruct`` when ``path`` is a photo (by ending, or one decoded frame)."""
+    hint = f"{path} is a still image; make a single-photo avatar with `dejavu reconstruct {path} -o AVATAR.npz`"
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        raise DejavuError(hint)
+    if probe(path).n_frames < 2:
+        raise DejavuError(hint + " (create needs a video of at least 2 frames)")
 
 
 def create_from_video(video, output, cfg: CreateConfig, track_file=None, resume: bool = False,
@@ -26,11 +40,13 @@ def create_from_video(video, output, cfg: CreateConfig, track_file=None, resume:
     Returns (avatar, report, (avatar path, report json, report png)). The report's ``seconds_total`` and
     ``seconds_tracking`` include tracking when it ran here.
     """
-    video, output = Path(video), Path(output)
-    if not video.exists():
-        raise DejavuError(f"video not found: {video}")
-    if output.resolve() == video.resolve() or (track_file and output.resolve() == Path(track_file).resolve()):
-        raise DejavuError(f"refusing to overwrite an input with the avatar: {output}")
+    video = Path(video)
+    if not video.is_file():
+        raise DejavuError(f"video not found: {video}" if not video.exists() else f"{video} is not a file")
+    output = prepare_output(output, ".npz", "avatar", inputs=(video, track_file))
+    refuse_still_image(video)
+    for path in report_paths(output):
+        check_writable(path, "report")
     t0 = time.perf_counter()
     track_cfg = track_api.TrackConfig(head=cfg.head, device=resolve_device(cfg.device).type)
     track, path, reused = track_api.read_track_or_video(video, track_file, track_cfg, progress=progress)

@@ -7,7 +7,6 @@ with the clip's last seconds (side by side) -> print the paths and the report's 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from dejavu_cli.device import resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.export.ply import write_ply
 from dejavu_cli.head import registry
+from dejavu_cli.io.outputs import prepare_folder
 from dejavu_cli.io.sample import ensure_sample
 from dejavu_cli.io.video_reader import probe
 from dejavu_cli.reenact.config import ReenactConfig
@@ -59,12 +59,12 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     t_start = time.perf_counter()
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
-        raise DejavuError(f"--out must be a folder, {out} is a file")
+        raise DejavuError(f"output folder {out} is a file, not a folder")
     device = resolve_device(cfg.device)
     video = Path(cfg.video) if cfg.video else ensure_sample(log=log)
     info = probe(video)
+    out = prepare_folder(out)
     _ensure_head(cfg.head, log)
-    out.mkdir(parents=True, exist_ok=True)
 
     preset = "paper" if device.type == "cuda" else "fast"
     overrides = dict(QUICK_CREATE if cfg.quick else {}, **cfg.create_overrides)
@@ -99,9 +99,14 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
 
 
 def summary_lines(res: DemoResult) -> list[str]:
-    """What ``dejavu demo`` prints at the end."""
-    lines = [f"avatar       {res.avatar}", f"report       {res.report}"]
-    if res.report_png:
-        lines.append(f"report plot  {res.report_png}")
-    lines += [f"PLY          {res.ply}", f"reenactment  {res.reenactment}", json.dumps(res.figures)]
+    """What ``dejavu demo`` prints at the end: the files and the figures, in words."""
+    f = res.figures
+    lp = "" if f.get("lpips") is None else f", LPIPS {f['lpips']:.3f}"
+    lines = [f"done in {f['demo_seconds']:.0f} s ({f['device']}, {f['preset']} preset)",
+             f"  avatar       {res.avatar}  ({f['gaussians']:,} Gaussians; held-out PSNR {f['psnr']:.2f} dB, "
+             f"SSIM {f['ssim']:.3f}{lp} on {f['heldout_frames']} frames)",
+             f"  report       {res.report}" + (f" and {res.report_png}" if res.report_png else ""),
+             f"  PLY          {res.ply}  (open it in any 3DGS viewer)",
+             f"  reenactment  {res.reenactment}  ({f['reenact_frames']} frames, rendered at "
+             f"{f['reenact_render_fps']:.1f} frames/s)"]
     return lines

@@ -21,6 +21,7 @@ import numpy as np
 from dejavu_cli.create.run import create_avatar
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.registry import load_head
+from dejavu_cli.io.outputs import prepare_output
 from dejavu_cli.recon.checkpoint import load_checkpoint
 from dejavu_cli.recon.infer import mean_offsets_from_track
 from dejavu_cli.track import api as track_api
@@ -46,11 +47,10 @@ def reconstruct_photo(photo: str | os.PathLike, output: str | os.PathLike, cfg, 
     """Avatar from one photo; returns (avatar, report). ``cfg`` is a ``create.config.CreateConfig``
     (``stage1_fraction`` is forced to 1: a single expression has nothing for blendmaps to learn)."""
 
-    photo, output = Path(photo), Path(output)
+    photo = Path(photo)
     if not photo.is_file():
         raise DejavuError(f"photo not found: {photo}")
-    if output.resolve() == photo.resolve():
-        raise DejavuError(f"refusing to overwrite the input photo: {output}")
+    output = prepare_output(output, ".npz", "avatar", inputs=(photo,))
     bgr = cv2.imread(str(photo), cv2.IMREAD_COLOR)
     if bgr is None:
         raise DejavuError(f"cannot read {photo} as an image")
@@ -69,5 +69,7 @@ def reconstruct_photo(photo: str | os.PathLike, output: str | os.PathLike, cfg, 
     crops = np.repeat(crop[None], 2, axis=0)
     cfg = dataclasses.replace(cfg, stage1_fraction=1.0, heldout_fraction=0.5)
     offsets_fn = functools.partial(mean_offsets_from_track, cfg.checkpoint) if cfg.checkpoint else None
-    return create_avatar(duplicate_row(track), photo, cfg, output, crops=crops, progress=progress,
-                         offsets_fn=offsets_fn)
+    avatar, report = create_avatar(duplicate_row(track), photo, cfg, output, crops=crops, progress=progress,
+                                   offsets_fn=offsets_fn)
+    report["output"] = str(output)
+    return avatar, report

@@ -22,6 +22,7 @@ from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import HeadParams
 from dejavu_cli.head.registry import load_head
+from dejavu_cli.io.outputs import prepare_output
 from dejavu_cli.io.video_reader import probe
 from dejavu_cli.io.video_writer import write_video
 from dejavu_cli.reenact.config import ReenactConfig, validate
@@ -110,9 +111,8 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     """Drive the avatar at ``avatar_path`` with the video ``driver_path``; write an H.264 MP4."""
     cfg = cfg or ReenactConfig()
     validate(cfg)
-    avatar_path, driver_path, out_path = Path(avatar_path), Path(driver_path), Path(out_path)
-    if out_path.resolve() in (avatar_path.resolve(), driver_path.resolve()):
-        raise DejavuError(f"refusing to overwrite an input: {out_path}")
+    avatar_path, driver_path = Path(avatar_path), Path(driver_path)
+    out_path = prepare_output(out_path, ".mp4", "video", inputs=(avatar_path, driver_path))
     device = resolve_device(cfg.device)
     configure_torch(device)
     avatar = load_avatar(avatar_path)

@@ -11,9 +11,11 @@ from tqdm import tqdm
 
 from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import load_avatar
+from dejavu_cli.config import check_config
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.registry import load_head
+from dejavu_cli.io.outputs import prepare_output
 from dejavu_cli.io.video_writer import write_video
 from dejavu_cli.render.api import render
 from dejavu_cli.render.camera import orbit_viewmats
@@ -21,16 +23,12 @@ from dejavu_cli.usecases.config import RenderConfig
 
 
 def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool = True) -> dict:
-    """Write the MP4 and return {frames, fps, size, gaussians, device}."""
-    if cfg.size < 16 or cfg.size % 2:
-        raise DejavuError(f"--size must be an even number >= 16, got {cfg.size}")
-    if cfg.frames < 1 or cfg.batch < 1:
-        raise DejavuError("--frames and --batch must be >= 1")
-    if cfg.background not in ("white", "black"):
-        raise DejavuError(f"--background must be white or black, got {cfg.background!r}")
-    avatar_path, out_path = Path(avatar_path), Path(out_path)
-    if out_path.resolve() == avatar_path.resolve():
-        raise DejavuError(f"refusing to overwrite the input {avatar_path}")
+    """Write the MP4 and return {output, frames, fps, size, gaussians, device}."""
+    check_config(cfg)
+    if cfg.size % 2:
+        raise DejavuError(f"--size must be even (H.264), got {cfg.size}")
+    avatar_path = Path(avatar_path)
+    out_path = prepare_output(out_path, ".mp4", "video", inputs=(avatar_path,))
     device = resolve_device(cfg.device)
     configure_torch(device)
     avatar = load_avatar(avatar_path)
@@ -70,6 +68,6 @@ def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool
                 yield from imgs
 
     write_video(out_path, frames(), cfg.fps, (cfg.size, cfg.size))
-    return {"frames": cfg.frames, "fps": cfg.fps, "size": cfg.size, "gaussians": avatar.n_gaussians,
+    return {"output": out_path, "frames": cfg.frames, "fps": cfg.fps, "size": cfg.size, "gaussians": avatar.n_gaussians,
             "device": device.type, "turntable": cfg.turntable, "orbit_step_deg": 360.0 / cfg.frames,
             "fov_deg": avatar.fov_deg, "distance": avatar.distance if cfg.turntable else math.nan}
