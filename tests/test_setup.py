@@ -25,3 +25,26 @@ def test_env_archive_is_used(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("DEJAVU_ICT_ARCHIVE", str(tmp_path / "from-env.zip"))
     assert main(["setup", "ict"]) == 1
     assert "from-env.zip" in capsys.readouterr().err
+
+
+def test_setup_ict_missing_archive_fails_even_when_set_up(ict_head, tmp_path, capsys):
+    assert main(["setup", "ict", "--archive", str(tmp_path / "nosuch.zip")]) == 1
+    assert "archive not found" in capsys.readouterr().err
+
+
+def test_unreachable_download_names_the_offline_route(monkeypatch, tmp_path, capsys):
+    from dejavu_cli.head import ict
+
+    monkeypatch.setenv("DEJAVU_HOME", str(tmp_path))
+    monkeypatch.delenv("DEJAVU_ICT_ARCHIVE", raising=False)
+    real = ict.archive_entry
+
+    def offline(name, path=None):
+        entry = real(name, path)
+        entry.source = "http://127.0.0.1:9/ICT-FaceKit.zip"   # nothing listens on the discard port
+        return entry
+
+    monkeypatch.setattr(ict, "archive_entry", offline)
+    assert main(["setup", "ict"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--archive" in err and "DEJAVU_ICT_ARCHIVE" in err

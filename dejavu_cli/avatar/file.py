@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 from dejavu_cli import __version__
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import save_npz_atomic
-from dejavu_cli.io.npz import load_npz
+from dejavu_cli.io.npz import load_npz, looks_like_npz
 from dejavu_cli.render.camera import DEFAULT_DISTANCE, DEFAULT_FOV_DEG, default_viewmat, focal_from_fov
 from dejavu_cli.uv.maps import init_maps
 
@@ -125,7 +124,7 @@ def save_avatar(path: str | os.PathLike, avatar: Avatar) -> Path:
 def load_avatar(path: str | os.PathLike) -> Avatar:
     """Read and validate an avatar file; one-line :class:`DejavuError` for anything that is not one."""
     path = Path(path)
-    if path.is_file() and not zipfile.is_zipfile(path):
+    if path.is_file() and not looks_like_npz(path):
         raise DejavuError(f"{path} is not a dejavu avatar (.npz)")
     d = load_npz(path, what="avatar file")
     schema = str(d["schema"]) if "schema" in d and d["schema"].ndim == 0 else ""

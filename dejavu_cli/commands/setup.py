@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Set up head models (ICT-FaceKit, FLAME); without a subcommand list them.",
-                  invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None)
+app = typer.Typer(invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None)
 
 
 @app.callback()

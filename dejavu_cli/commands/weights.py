@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="List, download and verify network checkpoints.", invoke_without_command=True,
+app = typer.Typer(invoke_without_command=True,
                   no_args_is_help=False, rich_markup_mode=None)
 
 

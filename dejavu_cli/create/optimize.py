@@ -198,14 +198,15 @@ def final_delta(state: TrainState, expression: torch.Tensor, drivers) -> torch.T
         return d * stages.channel_scale(d.device)
 
 
-def evaluate(problem: Problem, state: TrainState, idx: torch.Tensor, batch: int, lpips_fn=None):
+def evaluate(problem: Problem, state: TrainState, idx: torch.Tensor, batch: int, lpips_fn=None,
+             progress: bool = False, desc: str = "evaluating"):
     """Metrics on frames ``idx``: mean per-frame PSNR, SSIM (and LPIPS or None), with the renders.
 
     Only filmed pixels count: PSNR averages over the pixels inside the source frame, SSIM and LPIPS see the
     outside pixels replaced by the target's (:func:`losses.observed`); the returned renders are unmodified.
     Returns (metrics dict, renders float [F, R, R, 3] numpy, targets numpy)."""
     psnrs, ssims, lp, renders = [], [], [], []
-    with torch.no_grad():
+    with torch.no_grad(), tqdm(total=len(idx), desc=desc, unit="frame", disable=not progress, leave=False) as bar:
         for s in range(0, len(idx), batch):
             sl = idx[s:s + batch]
             rgb = render_batch(problem, final_delta(state, problem.expression[sl], problem.drivers), sl).rgb
@@ -217,6 +218,7 @@ def evaluate(problem: Problem, state: TrainState, idx: torch.Tensor, batch: int,
             if lpips_fn is not None:
                 lp.append(float(lpips_fn(seen, tgt)) * len(sl))
             renders.append(rgb.cpu().numpy())
+            bar.update(len(sl))
     metrics = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)),
                "lpips": float(np.sum(lp) / len(idx)) if lp else None, "psnr_per_frame": psnrs}
     return metrics, np.concatenate(renders), problem.targets[idx.cpu()].numpy()

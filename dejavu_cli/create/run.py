@@ -36,7 +36,8 @@ from dejavu_cli.uv.maps import init_maps
 SPACING_FACTOR = 0.6
 
 
-def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: CreateConfig) -> np.ndarray:
+def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: CreateConfig,
+                  progress: bool = False) -> np.ndarray:
     """uint8 targets [T_all, R, R, 3] (rows of ``frames`` filled, others white). crops [len(frames), S, S, 3]."""
     S, R = int(track.size), cfg.resolution
     m = min(int(track.mask_size), R)  # masks at the person mask's or the training resolution, whichever is lower
@@ -44,7 +45,7 @@ def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: Creat
     t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32)  # noqa: E731
     keep = tg.head_keep_masks(head, t(track.identity), t(track.expression)[f], t(track.jaw)[f], t(track.eyes)[f],
                               t(track.rotvec)[f], t(track.translation)[f], t(track.viewmat), t(track.K), S,
-                              mask_size=m)
+                              mask_size=m, progress=progress)
     M = int(track.mask_size)
     if m != M:  # the head cut at the lower resolution, the person mask at its own
         keep = keep[:, (np.arange(M) * m) // M][:, :, (np.arange(M) * m) // M]
@@ -60,24 +61,28 @@ def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: Creat
 
 
 def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, device, progress=True,
-                  offsets_fn=None) -> tuple[Problem, dict]:
+                  offsets_fn=None, log=None) -> tuple[Problem, dict]:
     """Everything fixed during optimization; ``crops`` (uint8 [T, S, S, 3] for all frames) or the ``video``.
 
     ``offsets_fn(layout, track, crops, frames) -> [N, 13]``, when given, supplies mean offsets added to
-    U_init (the reconstruction network's, paper eq. 9: the use case passes them in)."""
+    U_init (the reconstruction network's, paper eq. 9: the use case passes them in). ``log(line)`` gets a
+    status line before each step that takes seconds."""
+    log = log or (lambda line: None)
 
     info = {}
     head = load_head(track.head, device="cpu")
     train, held = tg.split_frames(track.valid, cfg.heldout_fraction)
     frames = np.concatenate([train, held])
     if crops is None:
-        crops = track_api.read_crops(video, track, frames)
+        crops = track_api.read_crops(video, track, frames, progress=progress)
     else:
         crops = crops[frames]
+    log(f"targets: {len(frames)} frames at {cfg.resolution}px ({len(train)} to train, {len(held)} held out)")
     t0 = time.perf_counter()
-    tgt = build_targets(track, crops, frames, head, cfg)
+    tgt = build_targets(track, crops, frames, head, cfg, progress)
     info["seconds_targets"] = time.perf_counter() - t0
 
+    log(f"UV layout {cfg.uv_size}x{cfg.uv_size} and initial maps")
     layout = build_layout(head, cfg.uv_size)
     ident = torch.as_tensor(np.asarray(track.identity), dtype=torch.float32)
     v_id = tg.head_vertices(head, ident, torch.zeros(1, head.n_expression), torch.zeros(1, 3), torch.zeros(1, 6))[0]
@@ -104,6 +109,7 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         **frame_coverage(track, cfg.resolution, device))
     info["colour_init"] = False
     if cfg.colour_init:
+        log(f"colour initialization from {min(cfg.colour_frames, len(train))} frames")
         t0 = time.perf_counter()
         sh = init_colours(problem, cfg)           # part of U_init (replaces its grey), not an offset
         problem.u_base[:, 10:13] += sh - u_init[:, 10:13].to(device)
@@ -157,12 +163,14 @@ def _load_resume(path: Path, cfg: CreateConfig, track, device):
 
 
 def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False, hook=None, progress: bool = True,
-                  crops: np.ndarray | None = None, offsets_fn=None):
+                  crops: np.ndarray | None = None, offsets_fn=None, log=None):
     """Personalize an avatar from ``track`` (TrackResult) and ``video`` (or pre-read ``crops`` [T, S, S, 3]).
 
     Writes ``output`` (avatar), ``*.report.json`` and ``*.report.png``; returns (avatar, report dict).
     On Ctrl-C writes ``*.ckpt.npz`` and re-raises KeyboardInterrupt; ``resume=True`` continues from it.
+    ``log(line)``: status lines between the progress bars.
     """
+    log = log or (lambda line: None)
 
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)
@@ -173,7 +181,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
     if resume and not ckpt.exists():
         raise DejavuError(f"--resume: no checkpoint at {ckpt}")
 
-    problem, info = build_problem(track, crops, video, cfg, device, progress, offsets_fn)
+    problem, info = build_problem(track, crops, video, cfg, device, progress, offsets_fn, log)
     state = _load_resume(ckpt, cfg, track, device) if resume else new_state(problem.u_base.shape[0], cfg, device)
 
     lpips_fn = make_lpips(device) if cfg.w_lpips > 0 else None
@@ -187,8 +195,9 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
                                 f"(continue with --resume)") from None
 
     idx = eval_indices(problem.held, cfg.max_eval_frames)
-    metrics, renders, gts = evaluate(problem, state, idx, cfg.batch, lpips_fn)
-    fit, _, _ = evaluate(problem, state, eval_indices(problem.train, 16), cfg.batch)
+    metrics, renders, gts = evaluate(problem, state, idx, cfg.batch, lpips_fn, progress, "held-out frames")
+    fit, _, _ = evaluate(problem, state, eval_indices(problem.train, 16), cfg.batch, progress=progress,
+                         desc="training frames")
     avatar = make_avatar(problem, state, track, cfg, info["u_init"])
     s1, s2 = stage_steps(cfg)
     report = {
@@ -206,6 +215,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
         "final_loss": state.history["total"][-1] if state.history["total"] else None,
         "psnr_per_frame": metrics["psnr_per_frame"], "config": dataclasses.asdict(cfg),
     }
+    log(f"writing {output} and its report")
     write_outputs(output, avatar, report, state, renders, gts, s1)
     ckpt.unlink(missing_ok=True)
     return avatar, report

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import HeadModel, HeadParams
@@ -98,7 +99,7 @@ def head_vertices(head: HeadModel, identity: torch.Tensor, expression: torch.Ten
 
 def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, transl, viewmat: torch.Tensor,
                     K: torch.Tensor, size: int, mask_size: int | None = None, chunk: int = 16,
-                    dilate: int = 1) -> np.ndarray:
+                    dilate: int = 1, progress: bool = False) -> np.ndarray:
     """Bool [T, m, m]: the head-region keep mask (silhouette or above the jaw line) per frame, computed at
     ``mask_size`` m (default ``size``) for crops of ``size`` pixels.
 
@@ -111,7 +112,8 @@ def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, tr
     topo = mesh_edges(faces)
     kernel = np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8)
     out = np.zeros((expression.shape[0], m, m), bool)
-    with torch.no_grad():
+    bar = tqdm(total=expression.shape[0], desc="head masks", unit="frame", disable=not progress, leave=False)
+    with torch.no_grad(), bar:
         for s in range(0, expression.shape[0], chunk):
             sl = slice(s, s + chunk)
             v = head_vertices(head, identity, expression[sl], None if jaw is None else jaw[sl],
@@ -121,6 +123,7 @@ def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, tr
             for i, sil in enumerate(silhouette(pix.cpu().numpy(), faces, m, topology=topo)):
                 sil = cv2.dilate(sil.astype(np.uint8), kernel).astype(bool)
                 out[s + i] = jaw_keep_mask(sil) | sil
+            bar.update(world.shape[0])
     return out
 
 

@@ -11,6 +11,15 @@ import numpy as np
 from dejavu_cli.errors import DejavuError
 
 
+def looks_like_npz(path: str | os.PathLike) -> bool:
+    """True when the file starts like a zip archive (an NPZ, possibly damaged); False for any other file."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
+
+
 def load_npz(path: str | os.PathLike, what: str = "file") -> dict[str, np.ndarray]:
     """Load every array of an NPZ into memory with ``allow_pickle=False``.
 

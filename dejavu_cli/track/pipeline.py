@@ -144,7 +144,8 @@ def _bar(enabled: bool, total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
 
 
-def read_crops(video: str | os.PathLike, track: TrackResult, rows=None, check_hash: bool = False) -> np.ndarray:
+def read_crops(video: str | os.PathLike, track: TrackResult, rows=None, check_hash: bool = False,
+               progress: bool = False) -> np.ndarray:
     """The tracker's crops ``uint8 [n, S, S, 3]`` of the given track rows (all if None), from the video."""
     if check_hash and sha256_file(video) != track.video_sha256:
         raise DejavuError(f"{video} is not the video this tracking file was made from")
@@ -156,10 +157,13 @@ def read_crops(video: str | os.PathLike, track: TrackResult, rows=None, check_ha
         src_to_rows.setdefault(int(track.frames[r]), []).append(k)
     out = np.empty((rows.size, track.size, track.size, 3), np.uint8)
     got = 0
+    bar = _bar(progress, rows.size, "reading frames")
     for idx, frame in iter_frames(video, frames=src_to_rows.keys()):
         for k in src_to_rows[idx]:
             out[k] = crop_frame(frame, track.crop_boxes[rows[k]], track.size)
             got += 1
+        bar.update(len(src_to_rows[idx]))
+    bar.close()
     if got != rows.size:
         raise DejavuError(f"{video} ended before all tracked frames were read ({got}/{rows.size})")
     return out

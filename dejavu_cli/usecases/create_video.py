@@ -55,7 +55,7 @@ def create_from_video(video, output, cfg: CreateConfig, track_file=None, resume:
     seconds_tracking = time.perf_counter() - t0
     offsets_fn = functools.partial(mean_offsets_from_track, cfg.checkpoint) if cfg.checkpoint else None
     avatar, report = create_avatar(track, video, cfg, output, resume=resume, hook=hook, progress=progress,
-                                   offsets_fn=offsets_fn)
+                                   offsets_fn=offsets_fn, log=log)
     report["seconds_tracking"] = seconds_tracking
     report["tracking_reused"] = bool(reused)
     report["seconds_total"] += seconds_tracking

@@ -10,14 +10,14 @@ import numpy as np
 
 from dejavu_cli.avatar.file import load_avatar
 from dejavu_cli.errors import DejavuError
-from dejavu_cli.io.npz import load_npz
+from dejavu_cli.io.npz import load_npz, looks_like_npz
 from dejavu_cli.track import api as track_api
 
 
 def summarize_file(path: str | os.PathLike) -> dict:
     """A flat dict; tracking files (schema ``dejavu.track...``) go to ``track.api.summarize``."""
     path = Path(path)
-    if path.is_file() and not zipfile.is_zipfile(path):
+    if path.is_file() and not looks_like_npz(path):
         raise DejavuError(f"{path} is not a dejavu avatar (.npz) or tracking file (.track.npz)")
     schema = _peek_schema(path)
     if schema.startswith("dejavu.track"):
