@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        typer.echo("interrupted (Ctrl-C)", err=True)
         return 130
     except MemoryError:
         typer.echo("error: out of memory (try a smaller --size, --resolution or --batch)", err=True)
@@ -113,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.Abort:
+    except typer.Abort as exc:  # click turns Ctrl-C into Abort: report it as the interrupt it was
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            typer.echo("interrupted (Ctrl-C)", err=True)
+            return 130
         typer.echo("aborted", err=True)
         return 1
     except Exception as exc:  # usage errors of typer's (vendored) click

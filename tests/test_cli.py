@@ -54,3 +54,23 @@ def test_exit_codes_propagate(monkeypatch):
     monkeypatch.setattr(cli, "app", app)
     assert cli.main(["boom"]) == 130
     assert cli.main(["exit3"]) == 3
+
+
+def test_ctrl_c_inside_click_is_exit_130_with_a_line(monkeypatch, capsys):
+    """click turns a KeyboardInterrupt raised while it parses or runs into Abort; it must still be 130."""
+    import typer
+
+    from dejavu_cli import cli
+
+    def abort_from_ctrl_c():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise typer.Abort() from exc
+
+    app = typer.Typer()
+    app.command("x")(abort_from_ctrl_c)
+    app.command("y")(lambda: None)
+    monkeypatch.setattr(cli, "app", app)
+    assert cli.main(["x"]) == 130
+    assert "interrupted" in capsys.readouterr().err

@@ -100,7 +100,7 @@ def test_not_an_archive(tmp_path):
 
 def test_cli_setup_ict_and_listing(ict_head, ict_archive, capsys, monkeypatch, tmp_path):
     from dejavu_cli.cli import main
-    from dejavu_cli.head.registry import head_path
+    from dejavu_cli.head.paths import head_path
 
     before = head_path("ict").stat().st_mtime_ns
     assert main(["setup", "ict", "--archive", str(ict_archive)]) == 0  # up to date: kept as is
@@ -111,4 +111,4 @@ def test_cli_setup_ict_and_listing(ict_head, ict_archive, capsys, monkeypatch, t
     listing = capsys.readouterr().out.splitlines()
     assert any(line.startswith("ict") and "ready" in line and "26,719" in line for line in listing)
     assert any(line.startswith("flame") and "not set up" in line for line in listing)
-    assert any(line.startswith("test") and "ready" in line for line in listing)
+    assert not any(line.startswith("test") for line in listing)   # hidden from users

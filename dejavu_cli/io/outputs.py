@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 from pathlib import Path
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import temp_name
 
-#: Extra length of a temp name over the file name (see ``atomic.temp_name``).
+#: File-name limit assumed where the file system does not say (most Linux file systems: 255 bytes).
 _NAME_MAX_FALLBACK = 255
 
 
@@ -34,8 +35,9 @@ def with_suffix_rule(path: str | os.PathLike, suffix: str, accept: tuple[str, ..
     return path.with_name(path.name + suffix)
 
 
-def check_writable(path: Path, what: str = "output") -> None:
-    """DejavuError unless a new file can be written at ``path`` through a temp sibling, in one line."""
+def check_writable(path: Path, what: str = "output", need_bytes: int = 0) -> None:
+    """DejavuError unless a new file can be written at ``path`` through a temp sibling, in one line;
+    ``need_bytes``: the expected size (checked against the free space, with 10 % to spare)."""
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise DejavuError(f"{what} {path} is a folder; give a file name")
@@ -60,10 +62,19 @@ def check_writable(path: Path, what: str = "output") -> None:
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
+    if need_bytes:
+        free = shutil.disk_usage(parent).free
+        if free < 1.1 * need_bytes:
+            raise DejavuError(f"not enough free space for the {what} in {parent}: about {_mb(need_bytes)} needed, "
+                              f"{_mb(free)} free")
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} kB"
 
 
 def prepare_output(path: str | os.PathLike, suffix: str, what: str = "output", inputs=(),
-                   accept: tuple[str, ...] = ()) -> Path:
+                   accept: tuple[str, ...] = (), need_bytes: int = 0) -> Path:
     """The checked output path of a command (suffix rule, not one of ``inputs``, writable); call it before
     any work so a bad location fails in a second, not after an hour of optimization."""
     out = with_suffix_rule(path, suffix, accept, what)
@@ -71,8 +82,13 @@ def prepare_output(path: str | os.PathLike, suffix: str, what: str = "output", i
     for src in inputs:
         if src and Path(src).exists() and Path(src).resolve() == resolved:
             raise DejavuError(f"refusing to overwrite the input {src} with the {what}")
-    check_writable(out, what)
+    check_writable(out, what, need_bytes)
     return out
+
+
+def video_bytes_estimate(frames: int, width: int, height: int) -> int:
+    """A generous size of an H.264 video we write (crf 18 renders stay near 0.05 bytes per pixel)."""
+    return int(frames * width * height * 0.15) + 100_000
 
 
 def prepare_folder(path: str | os.PathLike, what: str = "output folder") -> Path:

@@ -9,7 +9,7 @@ Folder format (docs/recon-training.md)::
 
 Images: .png/.jpg/.jpeg/.webp. Each view is the tracker's crop of its image (``crop_boxes[0]`` at ``size``);
 the target is that crop with everything but the head (person mask, below-the-jaw cut of
-``create.targets``) set to white, as the video stage does. Views are indexed at start (parameters only)
+``fit.targets``) set to white, as the video stage does. Views are indexed at start (parameters only)
 and their images prepared on first use, keeping at most ``cache`` prepared views in memory.
 """
 

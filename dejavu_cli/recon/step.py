@@ -1,7 +1,7 @@
 """One training step of the reconstruction network: predict offsets, render targets, losses, update.
 
 Rendering goes through the shared stages: ``avatar.gaussians.maps_to_gaussians`` (maps -> Gaussians on the
-posed mesh) and ``render.api.render``; losses reuse ``create.losses`` (L1, SSIM, eq. 5-6).
+posed mesh) and ``render.api.render``; losses reuse ``fit.losses`` (L1, SSIM, eq. 5-6).
 """
 
 from __future__ import annotations

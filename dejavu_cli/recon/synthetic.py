@@ -1,6 +1,6 @@
 """A synthetic training folder for the reconstruction network (tests, smoke runs, benchmarks).
 
-Every identity is a random "true" avatar of a head model (``create.synthetic.make_problem``: random
+Every identity is a random "true" avatar of a head model (``fit.synthetic.make_problem``: random
 identity coefficients, colour pattern, pose sweep) rendered from ``views`` poses; each view is written as
 ``multiview/id<k>/v<j>.png`` with its one-row tracking file, in the folder format of docs/recon-training.md.
 ``single`` extra identities contribute their first view to ``single/``.

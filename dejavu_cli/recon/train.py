@@ -4,7 +4,7 @@ Each step: a multi-view batch (inputs paired with random views of the same ident
 loss eq. 7) at the learning rate ``lr``, then a single-view batch (no view term) at ``lr * lr_real``
 (one tenth, as the paper). Loss (eq. 4-8): RGB L1 1.0, SSIM 0.05, position reg 0.5, scale reg 5e-5,
 view 0.1; LPIPS (0.5 in the paper) is skipped: the ``lpips`` package needs torchvision, which is not
-usable here (``create.losses.make_lpips`` returns None) - noted in the log and checkpoint.
+usable here (``fit.losses.make_lpips`` returns None) - noted in the log and checkpoint.
 Schedule: Adam, the rate decays 5 % every ``lr_every`` steps; the render resolution starts at
 ``start_resolution`` and doubles every ``resolution_every`` steps up to ``resolution``; each increase
 resets the rate. At the first resolution of a curriculum no real (single-view) data is used.

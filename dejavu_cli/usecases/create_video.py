@@ -43,7 +43,10 @@ def create_from_video(video, output, cfg: CreateConfig, track_file=None, resume:
     video = Path(video)
     if not video.is_file():
         raise DejavuError(f"video not found: {video}" if not video.exists() else f"{video} is not a file")
-    output = prepare_output(output, ".npz", "avatar", inputs=(video, track_file))
+    # avatar size: ~0.47 S^2 Gaussians (ICT atlas fill) x 13 float32 channels x (init, offsets, rectification
+    # + blendmaps); compression only makes it smaller
+    need = int(0.47 * cfg.uv_size ** 2 * 13 * 4 * (3 + cfg.n_blend))
+    output = prepare_output(output, ".npz", "avatar", inputs=(video, track_file), need_bytes=need)
     refuse_still_image(video)
     for path in report_paths(output):
         check_writable(path, "report")

@@ -15,7 +15,7 @@ from dejavu_cli.config import check_config
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.registry import load_head
-from dejavu_cli.io.outputs import prepare_output
+from dejavu_cli.io.outputs import prepare_output, video_bytes_estimate
 from dejavu_cli.io.video_writer import write_video
 from dejavu_cli.render.api import render
 from dejavu_cli.render.camera import orbit_viewmats
@@ -28,7 +28,8 @@ def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool
     if cfg.size % 2:
         raise DejavuError(f"--size must be even (H.264), got {cfg.size}")
     avatar_path = Path(avatar_path)
-    out_path = prepare_output(out_path, ".mp4", "video", inputs=(avatar_path,))
+    out_path = prepare_output(out_path, ".mp4", "video", inputs=(avatar_path,),
+                              need_bytes=video_bytes_estimate(cfg.frames, cfg.size, cfg.size))
     device = resolve_device(cfg.device)
     configure_torch(device)
     avatar = load_avatar(avatar_path)
