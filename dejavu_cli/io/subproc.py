@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import threading
 from pathlib import Path
 from typing import IO
@@ -25,10 +26,11 @@ def ffmpeg_path_arg(path: str | os.PathLike) -> str:
 
 class StderrTail:
     """Drain ``stream`` (a binary pipe) on a daemon thread; ``lines`` counts lines, ``tail`` holds the last
-    ``keep`` of them (decoded, stripped)."""
+    ``keep`` of them (decoded, stripped). Lines matching ``ignore`` (a regex) are neither counted nor kept."""
 
-    def __init__(self, stream: IO[bytes], keep: int = 20):
+    def __init__(self, stream: IO[bytes], keep: int = 20, ignore: str | None = None):
         self._stream = stream
+        self._ignore = re.compile(ignore) if ignore else None
         self._tail: collections.deque[str] = collections.deque(maxlen=keep)
         self.lines = 0
         self._thread = threading.Thread(target=self._drain, daemon=True)
@@ -38,7 +40,7 @@ class StderrTail:
         try:
             for raw in iter(self._stream.readline, b""):
                 line = raw.decode("utf-8", "replace").strip()
-                if line:
+                if line and not (self._ignore and self._ignore.search(line)):
                     self.lines += 1
                     self._tail.append(line)
         except (OSError, ValueError):  # closed under us: the child was killed

@@ -31,6 +31,8 @@ import numpy as np
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.subproc import StderrTail, ffmpeg_path_arg
 
+#: ffmpeg lines about our raw output muxer, not about damage in the input (variable-frame-rate sources).
+MUXER_NOISE = r"non monotonically increasing dts|Last message repeated"
 #: A decoder that delivers no data for this long while we wait for a frame is killed (DejavuError).
 STALL_SECONDS = 120.0
 
@@ -160,7 +162,7 @@ def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None,
            "-map", "0:v:0", *scale, "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             bufsize=nbytes * 2)
-    errors = StderrTail(proc.stderr)
+    errors = StderrTail(proc.stderr, ignore=MUXER_NOISE)
     watch = _Watchdog(proc, STALL_SECONDS if stall_seconds is None else stall_seconds)
     index, complete = -1, False
     try:
