@@ -16,7 +16,7 @@ import numpy as np
 from dejavu_cli import __version__
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import save_npz_atomic
-from dejavu_cli.io.npz import load_npz, looks_like_npz
+from dejavu_cli.io.npz import load_npz, looks_like_npz, write_npz
 from dejavu_cli.render.camera import DEFAULT_DISTANCE, DEFAULT_FOV_DEG, default_viewmat, focal_from_fov
 from dejavu_cli.uv.maps import init_maps
 
@@ -96,8 +96,18 @@ def template_avatar(head, layout, opacity: str = "official") -> Avatar:
                   image_size=512)
 
 
-def save_avatar(path: str | os.PathLike, avatar: Avatar) -> Path:
-    """Validate and write ``avatar`` atomically (compressed NPZ, no pickles); stamps version/date."""
+def save_avatar(path: str | os.PathLike, avatar: Avatar, atomic: bool = True) -> Path:
+    """Validate and write ``avatar`` atomically (compressed NPZ, no pickles); stamps version/date.
+    ``atomic=False``: write ``path`` directly (a temp file of the caller's, :mod:`dejavu_cli.io.group`)."""
+    arrays = avatar_arrays(avatar)
+    if not atomic:
+        write_npz(path, arrays)
+        return Path(path)
+    return save_npz_atomic(path, arrays)
+
+
+def avatar_arrays(avatar: Avatar) -> dict[str, np.ndarray]:
+    """The NPZ members of ``avatar`` (validated; version and creation date stamped)."""
     _validate(avatar, "avatar to save")
     arrays = {
         "schema": np.array(SCHEMA), "head": np.array(avatar.head),
@@ -118,7 +128,7 @@ def save_avatar(path: str | os.PathLike, avatar: Avatar) -> Path:
         value = getattr(avatar, name)
         if value is not None:
             arrays[name] = np.asarray(value, np.float32).reshape(-1)
-    return save_npz_atomic(path, arrays)
+    return arrays
 
 
 def load_avatar(path: str | os.PathLike) -> Avatar:

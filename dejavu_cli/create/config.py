@@ -58,6 +58,9 @@ class CreateConfig:
                           min=0)
     max_eval_frames: int = knob(100, "At most this many held-out frames (evenly spaced) are rendered for the metrics.",
                                min=1)
+    checkpoint_every: int = knob(50, "Write the resume checkpoint AVATAR.ckpt.npz every N steps and at least every "
+                                     "5 minutes, so a killed or crashed run continues with --resume from there "
+                                     "(0: only on Ctrl-C).", min=0, metavar="N")
     threads: int = knob(0, "torch CPU threads (0: leave torch's default).", min=0, max=1024)
 
 

@@ -6,6 +6,9 @@ schedule per stage). One step = one batched head-model call, one UV gather, one 
 
 Ctrl-C: the first SIGINT is deferred to the next step boundary, where :class:`Interrupted` is raised with
 the full training state (parameters, Adam moments, RNG, history) so the caller can write a checkpoint.
+Periodic checkpoints: ``optimize(..., checkpoint=fn)`` calls ``fn(state)`` every ``cfg.checkpoint_every``
+steps and at least every :data:`CHECKPOINT_SECONDS`, so a run killed outright (SIGKILL, power loss, OOM
+killer) loses at most that much work.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.problem import Problem, render_batch
 from dejavu_cli.fit import losses
 
+#: Longest time between two periodic checkpoints (with ``cfg.checkpoint_every`` > 0).
+CHECKPOINT_SECONDS = 300.0
 LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale")
 HISTORY_KEYS = ("step",) + LOSS_KEYS + ("seconds",)
 
@@ -111,15 +116,23 @@ def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: C
     return terms
 
 
+def checkpoint_due(step: int, total: int, every: int, since_s: float, max_s: float = CHECKPOINT_SECONDS) -> bool:
+    """Whether a periodic checkpoint is due after finishing ``step`` of ``total`` (none after the last step:
+    the outputs follow), ``since_s`` seconds after the previous one; ``every`` 0 disables them."""
+    return every > 0 and step < total and (step % every == 0 or since_s >= max_s)
+
+
 def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, progress: bool = True,
-             lpips_fn=None) -> TrainState:
+             lpips_fn=None, checkpoint=None) -> TrainState:
     """Run (or continue) both stages until ``cfg.steps``; returns the final state.
 
     ``hook(step)`` is called at every step boundary (tests raise KeyboardInterrupt from it). Any
     KeyboardInterrupt becomes :class:`Interrupted` carrying the state as of the last finished step.
+    ``checkpoint(state)``, when given, is called when :func:`checkpoint_due` says so.
     """
 
     s1, _ = stage_steps(cfg)
+    last_ckpt = time.monotonic()
     opt = None
     bar = tqdm(total=cfg.steps, initial=state.step, desc="create", unit="step", disable=not progress,
                dynamic_ncols=True)
@@ -148,6 +161,10 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
                     state.history[k].append(float(terms[k]))
                 bar.update(1)
                 bar.set_postfix(stage=stage, loss=f"{float(terms['total']):.4f}")
+                if checkpoint is not None and checkpoint_due(state.step, cfg.steps, cfg.checkpoint_every,
+                                                             time.monotonic() - last_ckpt):
+                    checkpoint(state)
+                    last_ckpt = time.monotonic()
     except KeyboardInterrupt:
         raise Interrupted(state) from None
     finally:

@@ -25,13 +25,18 @@ def report_paths(output: str | Path) -> tuple[Path, Path]:
     return output.with_name(stem + ".report.json"), output.with_name(stem + ".report.png")
 
 
-def write_json(path: str | Path, report: dict) -> Path:
-    """Write ``report`` as indented JSON, atomically (numpy scalars converted)."""
+def write_json(path: str | Path, report: dict, atomic: bool = True) -> Path:
+    """Write ``report`` as indented JSON, atomically unless ``atomic=False`` (the caller's temp file; numpy
+    scalars converted)."""
     missing = [k for k in REQUIRED_KEYS if k not in report]
     if missing:
         raise KeyError(f"report lacks {missing}")
+    text = json.dumps(report, indent=2, default=_plain) + "\n"
+    if not atomic:
+        Path(path).write_text(text)
+        return Path(path)
     with atomic_path(path, suffix=".json") as tmp:
-        tmp.write_text(json.dumps(report, indent=2, default=_plain) + "\n")
+        tmp.write_text(text)
     return Path(path)
 
 
@@ -44,12 +49,13 @@ def _plain(x):
 
 
 def write_png(path: str | os.PathLike, history: dict[str, list], gt: np.ndarray | None, pred: np.ndarray | None,
-              title: str = "", max_frames: int = 4) -> Path:
+              title: str = "", max_frames: int = 4, atomic: bool = True) -> Path:
     """Loss curves + held-out frames (ground truth above render, cropped to the non-white content).
 
     history: ``step`` [T] and loss series of the same length (``total``, ``l1``, ``ssim``, ``pos``,
     ``scale``: unweighted terms), optional ``stage_split``. gt, pred: held-out frames uint8 or float
-    ``[F, H, W, 3]`` (or None); ``max_frames`` evenly spaced ones are shown.
+    ``[F, H, W, 3]`` (or None); ``max_frames`` evenly spaced ones are shown. ``atomic=False``: write
+    ``path`` directly (a temp file of the caller's).
     """
     import matplotlib  # lazy: ~0.5 s of import, only the report PNG needs it
 
@@ -82,9 +88,14 @@ def write_png(path: str | os.PathLike, history: dict[str, list], gt: np.ndarray 
                 a.set_title(f"held-out {pick[i]}: {name}", fontsize=8)
                 a.axis("off")
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    try:
+        if not atomic:
+            fig.savefig(path, format="png")
+        else:
+            with atomic_path(path, suffix=".png") as tmp:
+                fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
     return Path(path)
 
 

@@ -2,8 +2,10 @@
 
 Steps: targets (crops, person mask, head-region cut) -> U_init on the tracked identity (+ mean offsets the caller
 supplies: the reconstruction network's with --checkpoint) -> colour initialization from the video -> stage 1
-and stage 2 -> held-out metrics -> avatar file, report JSON + PNG. Ctrl-C writes ``AVATAR.ckpt.npz``; the
-same command with ``resume=True`` continues it. Outputs are written atomically, the avatar last.
+and stage 2 -> held-out metrics -> avatar file, report JSON + PNG. Ctrl-C writes ``AVATAR.ckpt.npz``, and so
+does every ``cfg.checkpoint_every`` steps (and every 5 minutes) of training; the same command with
+``resume=True`` continues from it. The avatar and its two report files are committed together
+(:func:`dejavu_cli.io.group.atomic_group`): all three new ones, or, if any write fails, all three old ones.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dejavu_cli.fit import colour
 from dejavu_cli.fit import targets as tg
 from dejavu_cli.fit.losses import make_lpips
 from dejavu_cli.head.registry import load_head
+from dejavu_cli.io.group import atomic_group
 from dejavu_cli.track import api as track_api
 from dejavu_cli.uv.layout import build_layout
 from dejavu_cli.uv.maps import init_maps
@@ -185,12 +188,17 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
     state = _load_resume(ckpt, cfg, track, device) if resume else new_state(problem.u_base.shape[0], cfg, device)
 
     lpips_fn = make_lpips(device) if cfg.w_lpips > 0 else None
-    try:
-        state = optimize(problem, cfg, state, hook=hook, progress=progress, lpips_fn=lpips_fn)
-    except Interrupted as exc:
-        arrays, meta = state_arrays(exc.state)
+
+    def write_checkpoint(st) -> None:
+        arrays, meta = state_arrays(st)
         meta.update(config=dataclasses.asdict(cfg), video_sha256=track.video_sha256)
         save_checkpoint(ckpt, arrays, meta)
+
+    try:
+        state = optimize(problem, cfg, state, hook=hook, progress=progress, lpips_fn=lpips_fn,
+                         checkpoint=write_checkpoint)
+    except Interrupted as exc:
+        write_checkpoint(exc.state)
         raise KeyboardInterrupt(f"interrupted at step {exc.state.step}; checkpoint {ckpt} "
                                 f"(continue with --resume)") from None
 
@@ -222,15 +230,16 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
 
 
 def write_outputs(output: Path, avatar, report: dict, state, renders, gts, split: int) -> None:
-    """Report JSON + PNG first, then the avatar (each atomically)."""
+    """Avatar, report JSON and PNG: all three to temp files, then renamed together (or none of them)."""
     js, png = report_paths(output)
     hist = dict(state.history, stage_split=split)
     title = (f"{report['preset']}: held-out PSNR {report['psnr']:.2f} dB, SSIM {report['ssim']:.3f}, "
              f"{report['gaussians']} Gaussians, {report['seconds_total']:.0f} s on {report['device']} (tracking not included)")
-    write_png(png, hist, gts, renders, title=title)
     report["seconds_total"] = float(report["seconds_total"])
-    write_json(js, report)
-    save_avatar(output, avatar)
+    with atomic_group([png, js, output]) as (png_tmp, js_tmp, avatar_tmp):
+        write_png(png_tmp, hist, gts, renders, title=title, atomic=False)
+        write_json(js_tmp, report, atomic=False)
+        save_avatar(avatar_tmp, avatar, atomic=False)
 
 
 def make_avatar(problem: Problem, state, track, cfg: CreateConfig, u_init: torch.Tensor):

@@ -20,6 +20,17 @@ def looks_like_npz(path: str | os.PathLike) -> bool:
         return False
 
 
+def write_npz(path: str | os.PathLike, arrays: dict, compressed: bool = True) -> Path:
+    """Write ``arrays`` (name -> array, no object arrays) to ``path`` directly (not atomic: for a temp file
+    the caller renames, e.g. :func:`dejavu_cli.io.group.atomic_group`)."""
+    for key, value in arrays.items():
+        if np.asarray(value).dtype == object:
+            raise TypeError(f"refusing to store object array {key!r} (NPZ files are pickle-free)")
+    with open(path, "wb") as fh:
+        (np.savez_compressed if compressed else np.savez)(fh, **arrays)
+    return Path(path)
+
+
 def load_npz(path: str | os.PathLike, what: str = "file") -> dict[str, np.ndarray]:
     """Load every array of an NPZ into memory with ``allow_pickle=False``.
 
