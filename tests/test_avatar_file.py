@@ -51,7 +51,7 @@ def test_bad_files_are_one_line_errors(tmp_path, avatar):
         _write(tmp_path / "foreign.npz", x=np.zeros(3)): "not a dejavu avatar",
         _write(tmp_path / "v2.npz", **{**arrays, "schema": np.array("dejavu.avatar/2")}): "upgrade",
         _write(tmp_path / "track.npz", schema=np.array("dejavu.track/1")): "dejavu.track file",
-        _write(tmp_path / "shape.npz", **{**arrays, "init": arrays["init"][:, :12]}): "init must be",
+        _write(tmp_path / "shape.npz", **{**arrays, "init": arrays["init"][:, :12]}): "field init has shape",
         _write(tmp_path / "miss.npz", **{k: v for k, v in arrays.items() if k != "blendmaps"}): "missing",
         _write(tmp_path / "nan.npz", **{**arrays, "rectification": arrays["rectification"] * np.nan}): "NaN",
         tmp_path / "nope.npz": "not found",

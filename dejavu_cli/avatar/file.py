@@ -16,7 +16,7 @@ import numpy as np
 from dejavu_cli import __version__
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import save_npz_atomic
-from dejavu_cli.io.npz import load_npz, looks_like_npz, write_npz
+from dejavu_cli.io.npz import Field, check_fields, load_npz, looks_like_npz, write_npz
 from dejavu_cli.render.camera import DEFAULT_DISTANCE, DEFAULT_FOV_DEG, default_viewmat, focal_from_fov
 from dejavu_cli.uv.maps import init_maps
 
@@ -84,6 +84,21 @@ class Avatar:
         return np.array([[f, 0, s / 2], [0, f, s / 2], [0, 0, 1]], dtype=np.float32)
 
 
+#: Every member of an avatar file: dtype kinds, shape (N texels, D blendmaps), finiteness, value range.
+AVATAR_SCHEMA = {
+    "schema": Field("U"), "head": Field("U"), "identity": Field("f", ("n_id",)),
+    "uv_size": Field("iu", min=16, max=2048), "layout_check": Field("U"),
+    "init": Field("f", ("N", N_CHANNELS)), "mean_offsets": Field("f", ("N", N_CHANNELS)),
+    "rectification": Field("f", ("N", N_CHANNELS)), "blendmaps": Field("f", ("D", "N", N_CHANNELS)),
+    "blend_drivers": Field("U", (None,)), "fov_deg": Field("fiu", min=1e-3, max=179.0),
+    "distance": Field("fiu", min=1e-3, max=1e3), "viewmat": Field("f", (4, 4)),
+    "image_size": Field("iu", min=1, max=16384), "K": Field("f", (3, 3), optional=True),
+    "dejavu_version": Field("U", optional=True), "created": Field("U", optional=True),
+    "source_video_sha256": Field("U", optional=True),
+    **{name: Field("f", (n,), optional=True) for name, n in NEUTRAL_FIELDS.items()},
+}
+
+
 def template_avatar(head, layout, opacity: str = "official") -> Avatar:
     """The initial avatar of a head model: U_init, zero offsets, no blendmaps, neutral identity."""
     init = init_maps(layout, opacity=opacity).cpu().numpy().astype(np.float32)
@@ -136,7 +151,7 @@ def load_avatar(path: str | os.PathLike) -> Avatar:
     path = Path(path)
     if path.is_file() and not looks_like_npz(path):
         raise DejavuError(f"{path} is not a dejavu avatar (.npz)")
-    d = load_npz(path, what="avatar file")
+    d = load_npz(path, what="avatar file", allowed=AVATAR_SCHEMA)
     schema = str(d["schema"]) if "schema" in d and d["schema"].ndim == 0 else ""
     if not schema.startswith(SCHEMA_PREFIX):
         what = f"a {schema.split('/')[0]} file" if schema.startswith("dejavu.") else "not a dejavu avatar"
@@ -148,6 +163,7 @@ def load_avatar(path: str | os.PathLike) -> Avatar:
     missing = [k for k in need if k not in d]
     if missing:
         raise DejavuError(f"{path} is a damaged avatar file (missing {', '.join(missing)})")
+    check_fields(d, AVATAR_SCHEMA, str(path))
     try:
         avatar = Avatar(
             head=str(d["head"]), identity=d["identity"].astype(np.float32), uv_size=int(d["uv_size"]),

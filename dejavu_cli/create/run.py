@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from dejavu_cli.avatar.file import Avatar, save_avatar
-from dejavu_cli.create.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from dejavu_cli.create.checkpoint import check_state, checkpoint_path, load_checkpoint, save_checkpoint
 from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.optimize import Interrupted, evaluate, new_state, optimize, state_arrays, state_from_arrays
 from dejavu_cli.create.problem import Problem, eval_indices
@@ -74,6 +74,7 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
 
     info = {}
     head = load_head(track.head, device="cpu")
+    check_head_sizes(track, head)
     train, held = tg.split_frames(track.valid, cfg.heldout_fraction)
     frames = np.concatenate([train, held])
     if crops is None:
@@ -122,6 +123,15 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
     return problem, info
 
 
+def check_head_sizes(track, head) -> None:
+    """One line when the tracking file's identity/expression sizes are not the head model's."""
+    for name, got, want in (("identity", np.shape(track.identity)[-1], head.n_identity),
+                            ("expression", np.shape(track.expression)[-1], head.n_expression)):
+        if got != want:
+            raise DejavuError(f"tracking file: field {name} has {got} coefficients, the {track.head} head model "
+                              f"has {want} (tracked with another head model version?)")
+
+
 def frame_coverage(track, resolution: int, device) -> dict:
     """Problem's ``cover_x``/``cover_y`` [T, R]: which crop pixels the video filmed (empty when all of them)."""
     cx, cy = track_api.coverage(track, resolution)
@@ -154,7 +164,7 @@ RESUME_FIXED = ("uv_size", "scale_init", "resolution", "n_blend", "batch", "seed
                 "colour_init", "checkpoint", "heldout_fraction")
 
 
-def _load_resume(path: Path, cfg: CreateConfig, track, device):
+def _load_resume(path: Path, cfg: CreateConfig, track, device, problem_texels: int):
     arrays, meta = load_checkpoint(path)
     if meta.get("video_sha256") != track.video_sha256:
         raise DejavuError(f"{path} belongs to another video; delete it or drop --resume")
@@ -162,6 +172,11 @@ def _load_resume(path: Path, cfg: CreateConfig, track, device):
     diff = [k for k in RESUME_FIXED if k in old and old[k] != dataclasses.asdict(cfg)[k]]
     if diff:
         raise DejavuError(f"{path} was made with different {', '.join(diff)}; use the same options to resume")
+    check_state(arrays, meta, str(path))
+    n = int(problem_texels)
+    if arrays["delta_global"].shape[0] != n or ("blendmaps" in arrays and arrays["blendmaps"].shape[0] != cfg.n_blend):
+        raise DejavuError(f"{path}: field delta_global/blendmaps has shape {list(arrays['delta_global'].shape)}, "
+                          f"expected [{n}, 13] ({cfg.n_blend} blendmaps); delete it or drop --resume")
     return state_from_arrays(arrays, meta, device)
 
 
@@ -185,7 +200,8 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
         raise DejavuError(f"--resume: no checkpoint at {ckpt}")
 
     problem, info = build_problem(track, crops, video, cfg, device, progress, offsets_fn, log)
-    state = _load_resume(ckpt, cfg, track, device) if resume else new_state(problem.u_base.shape[0], cfg, device)
+    n_texels = problem.u_base.shape[0]
+    state = _load_resume(ckpt, cfg, track, device, n_texels) if resume else new_state(n_texels, cfg, device)
 
     lpips_fn = make_lpips(device) if cfg.w_lpips > 0 else None
 

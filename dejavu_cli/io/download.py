@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import atomic_path
+from dejavu_cli.io.urls import check_url, opener
 
 CHUNK = 1 << 20
 
@@ -34,15 +35,17 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, timeo
              progress: bool = True, what: str | None = None) -> Path:
     """Fetch ``url`` into ``dest`` (atomically); return ``dest``.
 
+    Only https URLs (http for loopback hosts; :mod:`dejavu_cli.io.urls`), redirects included.
     ``timeout`` applies to connecting and to each read. Raises :class:`DejavuError` (one line) on network
     errors, HTTP errors, a truncated body (fewer bytes than Content-Length) or a sha256 mismatch.
     """
     dest = Path(dest)
     what = what or dest.name
+    check_url(url, f"download of {what}")
     digest = hashlib.sha256()
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "dejavu-cli"})
-        with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp:
+        with opener().open(request, timeout=timeout) as response, atomic_path(dest) as tmp:
             total = int(response.headers.get("Content-Length") or 0)
             bar = _bar(total, what) if progress else None
             received = 0

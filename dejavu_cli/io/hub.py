@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.download import sha256_file
+from dejavu_cli.io.urls import check_url
 
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
@@ -33,7 +34,8 @@ def hub_offline() -> bool:
 
 
 def hub_endpoint() -> str:
-    return os.environ.get("HF_ENDPOINT", "").rstrip("/") or "https://huggingface.co"
+    """``$HF_ENDPOINT`` or the public hub; https only (http for loopback hosts, :mod:`dejavu_cli.io.urls`)."""
+    return check_url(os.environ.get("HF_ENDPOINT", "").rstrip("/") or "https://huggingface.co", "HF_ENDPOINT")
 
 
 def hub_cache_dir() -> Path:

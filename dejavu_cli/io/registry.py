@@ -18,10 +18,12 @@ Pinned hashes always come from the packaged file (``$DEJAVU_WEIGHTS_TOML`` only 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.io.urls import check_url
 
 PACKAGED = Path(__file__).resolve().parents[1] / "weights.toml"
 
@@ -67,8 +69,12 @@ def archive_entry(name: str, path: Path | None = None) -> ArchiveEntry:
     if not isinstance(table, dict) or table.get("kind") != "head-archive":
         raise DejavuError(f"no head-archive entry {name!r} in {path or PACKAGED}")
     hashes = table.get("sha256", {})
-    bad = [k for k, v in hashes.items() if not (isinstance(v, str) and len(v) == 64)]
+    bad = [k for k, v in hashes.items() if not (isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v))]
     if bad or not hashes:
         raise DejavuError(f"entry {name!r}: sha256 table missing or malformed ({', '.join(bad[:3])})")
+    for key in ("source", "revision"):
+        if not isinstance(table.get(key), str) or not table[key]:
+            raise DejavuError(f"entry {name!r} in {path or PACKAGED}: field {key} missing or not text")
+    check_url(table["source"], f"entry {name!r} in {path or PACKAGED}")
     return ArchiveEntry(name=name, source=str(table["source"]), revision=str(table["revision"]),
                         license=str(table.get("license", "")), sha256=dict(hashes), title=str(table.get("title", "")))

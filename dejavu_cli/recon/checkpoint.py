@@ -19,6 +19,7 @@ A network predicts offsets for one UV layout: loading it for another head model 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -69,7 +70,33 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
                           f"damaged): {first}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise DejavuError(f"{path} is not a dejavu reconstruction checkpoint (format {FORMAT} expected)")
+    check_metadata(state, str(path))
     return state
+
+
+def check_metadata(state: dict, where: str) -> None:
+    """Types and ranges of a checkpoint's metadata and finite weights; DejavuError naming the field."""
+    checks = {
+        "head": lambda v: isinstance(v, str) and 0 < len(v) <= 64,
+        "uv_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and 8 <= v <= 4096,
+        "layout": lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16}", v) is not None,
+        "step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "config": lambda v: isinstance(v, dict),
+        "model": lambda v: isinstance(v, dict) and all(isinstance(t, torch.Tensor) for t in v.values()),
+    }
+    for name, ok in checks.items():
+        if name not in state:
+            raise DejavuError(f"{where}: field {name} is missing (damaged reconstruction checkpoint)")
+        if not ok(state[name]):
+            raise DejavuError(f"{where}: field {name} has an invalid value {_short(state[name])}")
+    for key, t in state["model"].items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise DejavuError(f"{where}: field model.{key} has NaN or infinite weights")
+
+
+def _short(value) -> str:
+    text = repr(value) if not isinstance(value, (dict, torch.Tensor)) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def check_layout(meta_head: str, meta_uv: int, meta_layout: str, layout, what: str) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import re
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from dejavu_cli.errors import DejavuError
 from dejavu_cli.home import home_subdir
 from dejavu_cli.io.atomic import atomic_path
 from dejavu_cli.io.hub import cached_file, check_sha256, hub_download, hub_offline
+from dejavu_cli.io.urls import check_url, opener
 
 ENV_TOML = "DEJAVU_WEIGHTS_TOML"
 NO_PUBLIC_CHECKPOINT = ("No public reconstruction-network checkpoint exists for dejavu's UV layouts (ICT-FaceKit "
@@ -109,6 +109,9 @@ def _entry(name: str, t: dict, path: Path) -> CheckpointEntry:
         raise DejavuError(f"weights registry {path}: checkpoint {name!r} sha256 is not 64 hex digits")
     if not t.get("url") and not (t.get("repo") and t.get("filename")):
         raise DejavuError(f"weights registry {path}: checkpoint {name!r} needs repo + filename or url")
+    if t.get("url"):  # file:// only in a local registry named by $DEJAVU_WEIGHTS_TOML
+        check_url(str(t["url"]), f"weights registry {path}: checkpoint {name!r}",
+                  allow_file=bool(os.environ.get(ENV_TOML)))
     known = {"kind", "name", "sha256", "head", "uv_size", "layout", "license", "repo", "filename", "revision",
              "url", "description"}
     return CheckpointEntry(name=name, sha256=sha, head=str(need("head")), uv_size=int(need("uv_size")),
@@ -158,7 +161,7 @@ def _download_url(entry: CheckpointEntry) -> Path:
         raise DejavuError(f"checkpoint {entry.name!r} is not cached ({dest}) and HF_HUB_OFFLINE is set")
     try:
         with atomic_path(dest) as tmp:
-            with urllib.request.urlopen(entry.url, timeout=60) as resp, open(tmp, "wb") as fh:
+            with opener().open(entry.url, timeout=60) as resp, open(tmp, "wb") as fh:
                 while block := resp.read(1 << 20):
                     fh.write(block)
             check_sha256(tmp, entry.sha256, f"checkpoint {entry.name!r}", discard=False)

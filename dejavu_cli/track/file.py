@@ -14,7 +14,7 @@ import numpy as np
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import save_npz_atomic
-from dejavu_cli.io.npz import load_npz
+from dejavu_cli.io.npz import Field, check_fields, load_npz, require
 
 SCHEMA = "dejavu.track/1"
 #: Landmarks are stored as int16 in 1/16 crop pixel (half the size of float32); NaN rows as this sentinel.
@@ -72,9 +72,46 @@ def save_track(path: str | os.PathLike, track: TrackResult) -> Path:
     return save_npz_atomic(path, arrays)
 
 
+_F, _I, _B = "f", "iu", "biu"
+#: Every member of a tracking file: dtype kinds, shape (T rows, P landmarks, ...), finiteness, range.
+TRACK_SCHEMA = {
+    "schema": Field("U"), "video_sha256": Field("U"), "fps": Field(_F, min=1e-3, max=1e4),
+    "n_frames": Field(_I, min=0), "source_size": Field(_I + _F, (2,), min=1, max=1 << 16),
+    "frames": Field(_I, ("T",), min=0), "valid": Field(_B, ("T",), min=0, max=1),
+    "crop_boxes": Field(_F + _I, ("T", 3)), "size": Field(_I, min=8, max=8192),
+    "landmarks": Field(_F + "i", ("T", "P", 2), finite=False), "fit_ids": Field(_I, ("L",), min=0),
+    "head": Field("U"), "identity": Field(_F, ("n_id",)), "expression": Field(_F, ("T", "n_exp")),
+    "jaw": Field(_F, ("T", 3)), "eyes": Field(_F, ("T", 6)), "rotvec": Field(_F, ("T", 3)),
+    "translation": Field(_F, ("T", 3)), "K": Field(_F, (3, 3)), "viewmat": Field(_F, (4, 4)),
+    "fov_deg": Field(_F, min=1e-3, max=179.0), "masks": Field("u", ("T", "m", "mb")),
+    "mask_size": Field(_I, min=1, max=8192), "landmark_error": Field(_F, ("T",), finite=False),
+    "landmark_steps_per_px": Field(_I + _F, min=1, max=1 << 12, optional=True),
+}
+
+
+def check_track_arrays(data: dict[str, np.ndarray], where: str) -> None:
+    """Schema and cross-field checks of a tracking file's arrays; DejavuError naming the file and field."""
+    check_fields(data, TRACK_SCHEMA, where)
+    T = data["valid"].shape[0]
+    require(int(data["n_frames"]) == T, where, f"field n_frames is {int(data['n_frames'])} but there are {T} rows")
+    boxes = data["crop_boxes"].astype(np.float64)
+    require(bool(np.isfinite(boxes).all()), where, "field crop_boxes has NaN or infinite values")
+    require(bool((boxes[:, 2] > 0).all()) if T else True, where,
+            f"field crop_boxes has a crop side <= 0 (row {int(np.argmax(boxes[:, 2] <= 0)) if T else 0})")
+    m = int(data["mask_size"])
+    require(data["masks"].shape[1:] == (m, (m + 7) // 8), where,
+            f"field masks has shape {list(data['masks'].shape)}, expected [{T}, {m}, {(m + 7) // 8}] (mask_size {m})")
+    require(bool((data["frames"][1:] > data["frames"][:-1]).all()), where, "field frames is not increasing")
+    require(abs(np.linalg.det(data["viewmat"][:3, :3].astype(np.float64)) - 1) < 1e-3, where,
+            "field viewmat is not a rigid transform")
+    K = data["K"].astype(np.float64)
+    require(K[0, 0] > 0 and K[1, 1] > 0, where, "field K has a focal length <= 0")
+
+
 def load_track(path: str | os.PathLike) -> TrackResult:
-    """Read a tracking file; one-line :class:`DejavuError` for anything that is not one."""
-    data = load_npz(path, what="tracking file")
+    """Read a tracking file; one-line :class:`DejavuError` for anything that is not one (schema checked:
+    :data:`TRACK_SCHEMA`, :func:`check_track_arrays`)."""
+    data = load_npz(path, what="tracking file", allowed=TRACK_SCHEMA)
     schema = str(data.get("schema", ""))
     if not schema.startswith("dejavu.track"):
         raise DejavuError(f"{path} is not a dejavu tracking file (schema {schema or 'missing'})")
@@ -83,6 +120,7 @@ def load_track(path: str | os.PathLike) -> TrackResult:
     missing = [f.name for f in fields(TrackResult) if f.name not in data]
     if missing:
         raise DejavuError(f"{path} is missing {', '.join(missing)} (corrupt tracking file)")
+    check_track_arrays(data, str(path))
     kw = {}
     for f in fields(TrackResult):
         v = data[f.name]
