@@ -109,7 +109,8 @@ def _mux(ffmpeg: str, video: Path, source: Path, start: float, dest: Path, durat
     if not source.exists():
         raise DejavuError(f"audio source not found: {source}")
     cmd = [ffmpeg, "-y", "-nostdin", "-loglevel", "error", "-i", ffmpeg_path_arg(video),
-           "-ss", f"{max(0.0, float(start)):.3f}", "-i", ffmpeg_path_arg(source), "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-af", "apad",
+           "-ss", f"{max(0.0, float(start)):.3f}", "-i", ffmpeg_path_arg(source), "-map", "0:v:0",
+           "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-af", "apad",
            "-t", f"{duration:.6f}", "-f", "mp4", ffmpeg_path_arg(dest)]
     res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if res.returncode != 0 or res.stderr.strip():  # -loglevel error: any line is an error
