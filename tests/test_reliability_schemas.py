@@ -292,3 +292,28 @@ def test_budget_env_parsing(monkeypatch):
     assert npz_mod.budget_bytes() == npz_mod.DEFAULT_BUDGET
     monkeypatch.setenv("DEJAVU_NPZ_BUDGET_MB", "1.5")
     assert npz_mod.budget_bytes() == 3 << 19
+
+
+def test_registry_entry_fields(tmp_path, monkeypatch):
+    from dejavu_cli.recon import registry_ckpt
+
+    toml = tmp_path / "w.toml"
+    monkeypatch.setenv(registry_ckpt.ENV_TOML, str(toml))
+    base = (f'[c]\nkind = "checkpoint"\nsha256 = "{"a" * 64}"\nhead = "test"\nlicense = "MIT"\n'
+            'repo = "x/y"\nfilename = "f"\n')
+    for extra, words in (('uv_size = "abc"\nlayout = "0123456789abcdef"\n', "field uv_size"),
+                         ('uv_size = 16\nlayout = "zz"\n', "field layout")):
+        toml.write_text(base + extra)
+        with pytest.raises(DejavuError) as exc:
+            registry_ckpt.list_checkpoints()
+        _one_line(exc, words)
+
+
+def test_avatar_identity_of_another_length(test_head, avatar_arrays, tmp_path):
+    from dejavu_cli.avatar.animate import Animator
+    from dejavu_cli.avatar.file import load_avatar
+
+    path = _npz(tmp_path / "a.npz", **{**avatar_arrays, "identity": np.zeros(test_head.n_identity + 2, np.float32)})
+    with pytest.raises(DejavuError) as exc:
+        Animator(load_avatar(path), test_head)
+    _one_line(exc, "field identity")

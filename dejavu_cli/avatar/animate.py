@@ -32,6 +32,9 @@ class Animator:
         self.base = as_t(avatar.base_maps())                                   # [N, 13]
         self.blendmaps = as_t(avatar.blendmaps)                                # [D, N, 13]
         self.identity = as_t(avatar.identity)
+        if self.identity.shape[-1] != head.n_identity:
+            raise DejavuError(f"avatar field identity has {self.identity.shape[-1]} coefficients, the {head.name} "
+                              f"head model has {head.n_identity} (made with another head model version?)")
         names = list(head.expression_names)
         missing = [n for n in avatar.blend_drivers if n not in names]
         if missing and self.blendmaps.shape[0] > 0:

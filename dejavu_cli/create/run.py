@@ -74,9 +74,9 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
 
     info = {}
     head = load_head(track.head, device="cpu")
-    check_head_sizes(track, head)
     train, held = tg.split_frames(track.valid, cfg.heldout_fraction)
     frames = np.concatenate([train, held])
+    check_head_sizes(track, head)  # before anything poses the head with the tracked coefficients
     if crops is None:
         crops = track_api.read_crops(video, track, frames, progress=progress)
     else:

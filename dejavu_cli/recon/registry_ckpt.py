@@ -114,7 +114,13 @@ def _entry(name: str, t: dict, path: Path) -> CheckpointEntry:
                   allow_file=bool(os.environ.get(ENV_TOML)))
     known = {"kind", "name", "sha256", "head", "uv_size", "layout", "license", "repo", "filename", "revision",
              "url", "description"}
-    return CheckpointEntry(name=name, sha256=sha, head=str(need("head")), uv_size=int(need("uv_size")),
+    uv = need("uv_size")
+    if not isinstance(uv, int) or isinstance(uv, bool) or not 8 <= uv <= 4096:
+        raise DejavuError(f"weights registry {path}: checkpoint {name!r} field uv_size must be an integer "
+                          f"8..4096 (got {uv!r})")
+    if not re.fullmatch(r"[0-9a-f]{16}", str(need("layout"))):
+        raise DejavuError(f"weights registry {path}: checkpoint {name!r} field layout is not 16 hex digits")
+    return CheckpointEntry(name=name, sha256=sha, head=str(need("head")), uv_size=uv,
                            layout=str(need("layout")), license=str(need("license")), repo=t.get("repo"),
                            filename=t.get("filename"), revision=str(t.get("revision", "main")),
                            url=t.get("url"), description=str(t.get("description", "")),
