@@ -31,6 +31,8 @@ def create(
                                                         "when a previous run was interrupted."),
     seed: int = option(_C, "seed"),
     checkpoint: str = option(_C, "checkpoint", metavar="PATH|NAME"),
+    train_frames: str = option(_C, "train_frames"),
+    holdout_frames: str = option(_C, "holdout_frames"),
     colour_init: bool = option(_C, "colour_init"),
     scale_init: str = option(_C, "scale_init"),
     outside_weight: float = option(_C, "outside_weight"),
@@ -55,6 +57,7 @@ def create(
 
     cfg = preset_config(preset, head=head, steps=steps, resolution=resolution, uv_size=uv_size, batch=batch,
                         device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init,
+                        train_frames=train_frames, holdout_frames=holdout_frames,
                         scale_init=scale_init, outside_weight=outside_weight)
     log = (lambda s: None) if quiet else (lambda s: typer.echo(s, err=True))
     try:

@@ -45,6 +45,12 @@ class CreateConfig:
                                 min=0.0, max=1.0)
     heldout_fraction: float = knob(0.1, "Last fraction of frames held out for evaluation (paper: 10%).",
                                     min=0.01, max=0.9)
+    train_frames: str = knob("", "Tracking rows to train on: ranges and indices such as 0:40,52,60:90 (end "
+                                 "exclusive) or @FILE with one index per line; default: all but the held-out "
+                                 "frames.", metavar="SPEC")
+    holdout_frames: str = knob("", "Tracking rows to score (same SPEC form); default: the last "
+                                   "--heldout-fraction of the frames, or those not in --train-frames.",
+                               metavar="SPEC")
     colour_init: bool = knob(True, "Start colours from the video (project frames onto texels) instead of grey.")
     scale_init: str = knob("auto", "Initial Gaussian size: 'spacing' (0.6 x the texel spacing on the tracked "
                                    "mesh), 'paper' (log-scale -8.3533, sized for the network's offsets) or "

@@ -26,7 +26,9 @@ from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.fit import colour
 from dejavu_cli.fit import targets as tg
+from dejavu_cli.fit.frames import split_rows
 from dejavu_cli.fit.losses import make_lpips
+from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.head.registry import load_head
 from dejavu_cli.track import api as track_api
 from dejavu_cli.uv.layout import build_layout
@@ -71,7 +73,8 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
 
     info = {}
     head = load_head(track.head, device="cpu")
-    train, held = tg.split_frames(track.valid, cfg.heldout_fraction)
+    train, held = split_rows(track.valid, cfg.train_frames or None, cfg.holdout_frames or None,
+                             cfg.heldout_fraction)
     frames = np.concatenate([train, held])
     if crops is None:
         crops = track_api.read_crops(video, track, frames, progress=progress)
@@ -138,7 +141,7 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
     verts = problem.vertices(pick)
     with torch.no_grad():
         surf = problem.layout.surface(verts)
-        nrm = problem.layout.surface(colour.vertex_normals(verts, problem.head.faces))
+        nrm = problem.layout.surface(vertex_normals(verts, problem.head.faces))
         imgs = problem.target(pick)
         rgb, _ = colour.project_colours(surf, torch.nn.functional.normalize(nrm, dim=-1), problem.rotvec[pick],
                                         problem.transl[pick], imgs, problem.viewmat, problem.K,
@@ -148,7 +151,7 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
 
 #: Config fields a resumed run must share with its checkpoint (the rest may change, e.g. --steps).
 RESUME_FIXED = ("uv_size", "scale_init", "resolution", "n_blend", "batch", "seed", "stage1_fraction",
-                "colour_init", "checkpoint", "heldout_fraction")
+                "colour_init", "checkpoint", "heldout_fraction", "train_frames", "holdout_frames")
 
 
 def _load_resume(path: Path, cfg: CreateConfig, track, device):

@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import HeadModel, HeadParams
 from dejavu_cli.head.pose import apply_rigid
 from dejavu_cli.render.camera import project
@@ -154,14 +153,3 @@ def compose_targets(crops: np.ndarray, keep: np.ndarray, resolution: int, device
                 img = F.interpolate(img, size=(R, R), mode="area")
             out[lo:hi] = (img + 0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return out
-
-
-def split_frames(valid: np.ndarray, heldout_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held-out) frame indices: frames without a face are skipped, the first 90 % of the
-    remaining frames train and the last 10 % (at least one) are held out. valid [T] bool."""
-    idx = np.flatnonzero(np.asarray(valid, bool))
-    if len(idx) < 2:
-
-        raise DejavuError(f"only {len(idx)} frame(s) with a tracked face; need at least 2 to train and evaluate")
-    n_held = max(1, int(round(len(idx) * heldout_fraction)))
-    return idx[:-n_held], idx[-n_held:]
