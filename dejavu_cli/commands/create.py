@@ -67,6 +67,13 @@ def create(
         # (click turns a KeyboardInterrupt into Abort/exit 0 under standalone_mode=False, so raise ours)
         raise DejavuError(str(exc) or "interrupted", exit_code=130) from None
     lp = "n/a" if rep["lpips"] is None else f"{rep['lpips']:.3f}"
-    typer.echo(f"held-out ({rep['heldout_frames']} frames): PSNR {rep['psnr']:.2f} dB, SSIM {rep['ssim']:.3f}, "
-               f"LPIPS {lp}; {rep['gaussians']} Gaussians; {rep['seconds_total']:.0f} s on {rep['device']}")
+    n = rep["eval_size"]
+    typer.echo(f"held-out ({rep['eval_frames']} frames at {n}x{n}): PSNR {rep['psnr']:.2f} dB, SSIM {rep['ssim']:.3f}, "
+               f"LPIPS {lp} (at the {rep['train_resolution']}px training resolution: {rep['psnr_train_res']:.2f} dB); "
+               f"{rep['gaussians']} Gaussians; {rep['seconds_total']:.0f} s on {rep['device']}")
+    art, cov = rep["artifacts"], rep["coverage"]
+    typer.echo(f"artifacts: spikes {art['spikes']:.2%} of visible Gaussians, see-through {art['see_through']:.2f}; "
+               f"head surface seen in training: {cov['head_seen']['total']:.0%}")
+    if cov.get("capture_hint"):
+        typer.echo(f"note: {cov['capture_hint']}")
     typer.echo(f"wrote {paths[0]}, {paths[1]}, {paths[2]}")

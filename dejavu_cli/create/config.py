@@ -62,6 +62,9 @@ class CreateConfig:
     seed: int = knob(0, "Random seed (same seed on CPU -> identical maps).", min=0)
     eval_every: int = knob(0, "Evaluate held-out PSNR every N steps for the loss curve (0: only at the end).",
                           min=0)
+    eval_size: int = knob(512, "Resolution (square) at which the report scores the held-out frames, whatever "
+                               "--resolution trains at (the paper scores at 512; at most the tracking crop size).",
+                      min=64, max=2048)
     max_eval_frames: int = knob(100, "At most this many held-out frames (evenly spaced) are rendered for the metrics.",
                                min=1)
     threads: int = knob(0, "torch CPU threads (0: leave torch's default).", min=0, max=1024)

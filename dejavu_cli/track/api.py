@@ -26,7 +26,7 @@ from dejavu_cli.track.seen import CAPTURE_HINT, needs_capture_hint, pose_range, 
 from dejavu_cli.track.segment import unpack_masks
 
 __all__ = ["SCHEMA", "Landmarker", "MediaPipeLandmarker", "TrackConfig", "TrackResult", "coverage",
-           "crop_frame", "crop_image", "jitter", "pose_range", "load_track", "person_masks", "read_crops", "resize_masks", "save_track",
+           "CAPTURE_HINT", "crop_frame", "crop_image", "jitter", "needs_capture_hint", "pose_range", "seen_share", "load_track", "person_masks", "read_crops", "resize_masks", "save_track",
            "read_track_or_video", "summarize", "track_cached", "track_video", "write_preview"]
 
 
