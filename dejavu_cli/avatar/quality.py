@@ -24,6 +24,10 @@ SPIKE_LENGTH_M = 0.01
 SPIKE_RATIO = 10.0
 #: Pixels of the see-through renders (square); the figure is stable above ~128.
 SEE_THROUGH_SIZE = 192
+#: Grey-level standard deviation (0-1 scale, ~5/255) below which an image counts as flat in the NCC.
+NCC_FLOOR = 0.02
+#: Share of the silhouette's width left out on every side (ears and cheeks both views see).
+INNER_MARGIN = 0.15
 
 
 def spike_share(scales: torch.Tensor, opacities: torch.Tensor) -> dict:
@@ -41,14 +45,19 @@ def spike_share(scales: torch.Tensor, opacities: torch.Tensor) -> dict:
             "visible": n}
 
 
-def normalized_correlation(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
-    """NCC of two grey images [H, W] over ``mask`` [H, W] bool (0 when either is flat there)."""
+def normalized_correlation(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor, floor: float = NCC_FLOOR) -> float:
+    """NCC of two grey images [H, W] (values in [0, 1]) over ``mask`` [H, W] bool.
+
+    Each image's standard deviation gets ``floor`` added in quadrature, so an image that is flat to the eye
+    (a uniform back of the head: rounding noise only) correlates with nothing instead of with noise;
+    for images with visible structure (std >> floor) it is the plain NCC."""
     x, y = a[mask].double(), b[mask].double()
     if x.numel() < 16:
         return 0.0
     x, y = x - x.mean(), y - y.mean()
-    den = math.sqrt(float((x * x).sum()) * float((y * y).sum()))
-    return float((x * y).sum()) / den if den > 1e-12 else 0.0
+    n = x.numel()
+    den = math.sqrt((float((x * x).sum()) + n * floor ** 2) * (float((y * y).sum()) + n * floor ** 2))
+    return float((x * y).sum()) / den
 
 
 def see_through(animator, size: int = SEE_THROUGH_SIZE) -> float:
@@ -64,8 +73,20 @@ def see_through(animator, size: int = SEE_THROUGH_SIZE) -> float:
                               background=torch.zeros(3, device=animator.device))
     grey = out.rgb.mean(-1).cpu()                                    # [2, H, W]
     front, back = grey[0].flip(-1), grey[1]                           # mirrored front vs back
-    mask = out.alpha[1, ..., 0].cpu() > 0.5
+    mask = inner_silhouette(out.alpha[1, ..., 0].cpu() > 0.5)
     return round(normalized_correlation(front, back, mask), 4)
+
+
+def inner_silhouette(mask: torch.Tensor, margin: float = INNER_MARGIN) -> torch.Tensor:
+    """``mask`` [H, W] bool shrunk by ``margin`` x its width on every side: the back of the head proper, not
+    the ears and cheeks that both views see at the silhouette's edge."""
+    cols = torch.nonzero(mask.any(0)).flatten()
+    if len(cols) == 0:
+        return mask
+    k = max(1, int(round(margin * float(cols[-1] - cols[0] + 1))))
+    inv = (~mask).float()[None, None]
+    grown = torch.nn.functional.max_pool2d(inv, 2 * k + 1, stride=1, padding=k)[0, 0] > 0
+    return mask & ~grown
 
 
 def artifact_figures(animator) -> dict:
