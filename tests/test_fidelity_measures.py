@@ -126,3 +126,30 @@ def test_evaluate_cli_json_on_a_written_video(created, cli, tmp_path, capsys):
     assert abs(res["psnr"] - rep["psnr"]) < 3.0          # H.264 of the frames costs a little
     assert cli("evaluate", out, video, "--track", tfile, "--frames", "0:999") == 1
     assert "outside" in capsys.readouterr().err
+
+
+def test_expression_presets_follow_arkit_names():
+    from dejavu_cli.avatar.expressions import PRESETS, preset_expression
+    from dejavu_cli.errors import DejavuError
+
+    names = ["jawOpen", "mouthSmile_L", "mouthSmile_R", "eyeBlink_L", "eyeBlink_R", "browInnerUp"]
+    smile = preset_expression(names, "smile")
+    assert smile.tolist() == [0, 1, 1, 0, 0, 0]
+    assert preset_expression(names, "surprise")[[0, 5]].tolist() == pytest.approx([0.35, 1.0])
+    assert set(PRESETS) >= {"smile", "surprise", "frown", "blink"}
+    with pytest.raises(DejavuError, match="no expression named like browDown"):
+        preset_expression(names, "frown")
+    with pytest.raises(DejavuError, match="unknown expression preset"):
+        preset_expression(names, "wink")
+
+
+def test_render_sheet_cli(cli, tmp_path, test_head):
+    from dejavu_cli.avatar.file import save_avatar, template_avatar
+    from dejavu_cli.uv.layout import build_layout
+
+    av = save_avatar(tmp_path / "t.npz", template_avatar(test_head, build_layout(test_head, 32)))
+    assert cli("render", av, "--sheet", "-o", tmp_path / "sheet", "--size", 64, "--device", "cpu") == 0
+    import cv2
+
+    img = cv2.imread(str(tmp_path / "sheet.png"))
+    assert img.shape == (128, 320, 3) and img.std() > 5

@@ -11,8 +11,8 @@ import numpy as np
 from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import load_avatar
 from dejavu_cli.avatar.quality import artifact_figures
-from dejavu_cli.head.registry import is_ready, load_head
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.registry import is_ready, load_head
 from dejavu_cli.io.npz import load_npz, looks_like_npz
 from dejavu_cli.track import api as track_api
 
