@@ -87,7 +87,8 @@ def test_report_scores_at_the_crop_size_with_labelled_training_figures(created):
     assert rep["psnr"] != rep["psnr_train_res"] and math.isfinite(rep["psnr_train_res"])
     assert set(rep["artifacts"]) >= {"spikes", "see_through"} and 0 <= rep["artifacts"]["spikes"] <= 1
     cov = rep["coverage"]
-    assert set(cov) == {"pose_range_deg", "head_seen", "capture_hint"} and 0 < cov["head_seen"]["total"] <= 1
+    assert set(cov) == {"pose_range_deg", "head_seen", "uv_seen", "capture_hint"}
+    assert 0 < cov["head_seen"]["total"] <= 1 and 0 < cov["uv_seen"]["total"] <= 1 and "scalp" in cov["uv_seen"]
     assert json.loads(out.with_name("a.report.json").read_text())["eval_size"] == 48
 
 
@@ -153,3 +154,30 @@ def test_render_sheet_cli(cli, tmp_path, test_head):
 
     img = cv2.imread(str(tmp_path / "sheet.png"))
     assert img.shape == (128, 320, 3) and img.std() > 5
+
+
+def test_texel_visibility_front_and_back(test_head):
+    from dejavu_cli.fit.targets import scale_intrinsics
+    from dejavu_cli.fit.visibility import seen_summary, texel_visibility
+    from dejavu_cli.head.base import REGION_NAMES
+    from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
+    from dejavu_cli.uv.layout import build_layout
+
+    layout = build_layout(test_head, 48)
+    K = scale_intrinsics(intrinsics(focal_from_fov(DEFAULT_FOV_DEG, 256), 256, 256), 256, 128)
+    V = default_viewmat()
+    verts = test_head.template[None].expand(2, -1, -1)
+    front = torch.zeros(2, 3)
+    back = torch.tensor([[0.0, math.pi, 0.0]] * 2)
+    z = torch.zeros(2, 3)
+    cf, bf = texel_visibility(layout, verts, test_head.faces, front, z, V, K, 128)
+    cb, _ = texel_visibility(layout, verts, test_head.faces, back, z, V, K, 128)
+    face = layout.region == REGION_NAMES.index("face")
+    assert cf.max() == 2 and set(cf.unique().tolist()) <= {0, 2}           # both frames alike
+    assert cf[face].float().mean() > 0.6 and cb[face].float().mean() < 0.1  # the face is seen from the front only
+    assert bool(((cf > 0) | (cb > 0)).float().mean() > ((cf > 0).float().mean() + 0.2))
+    assert float(bf.max()) <= 1.0 and float(bf[cf == 0].max()) == 0.0
+    s = seen_summary(layout, cf)
+    assert 0 < s["total"] < 1 and s["face"] > s["scalp"]
+    cover = torch.zeros(2, 128, 128, 1)                                    # nothing filmed: nothing seen
+    assert int(texel_visibility(layout, verts, test_head.faces, front, z, V, K, 128, coverage=cover)[0].sum()) == 0

@@ -31,6 +31,7 @@ from dejavu_cli.fit import targets as tg
 from dejavu_cli.fit.frames import split_rows
 from dejavu_cli.fit.losses import make_lpips
 from dejavu_cli.fit.scoring import score_frames
+from dejavu_cli.fit.visibility import seen_summary, texel_visibility
 from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.head.registry import load_head
 from dejavu_cli.track import api as track_api
@@ -38,6 +39,8 @@ from dejavu_cli.track.api import CAPTURE_HINT, needs_capture_hint, pose_range, s
 from dejavu_cli.uv.layout import build_layout
 from dejavu_cli.uv.maps import init_maps
 
+#: Training frames (evenly spaced) over which per-texel visibility is counted.
+VISIBILITY_FRAMES = 64
 #: Initial Gaussian standard deviation as a fraction of the texel spacing (scale_init "spacing").
 SPACING_FACTOR = 0.6
 
@@ -105,6 +108,13 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         targets=torch.from_numpy(tgt), train=torch.as_tensor(train, device=device),
         held=torch.as_tensor(held, device=device), drivers=list(head.blend_drivers)[:cfg.n_blend],
         **frame_coverage(track, cfg.resolution, device))
+    pick = problem.train[torch.linspace(0, len(problem.train) - 1, min(VISIBILITY_FRAMES, len(problem.train)))
+                          .round().long()]
+    count, _ = texel_visibility(problem.layout, problem.vertices(pick), problem.head.faces, problem.rotvec[pick],
+                                problem.transl[pick], problem.viewmat, problem.K, cfg.resolution,
+                                coverage=problem.inside(pick))
+    info["texel_seen"] = (count.float() / len(pick)).cpu()              # [N] share of sampled training frames
+    info["uv_seen"] = seen_summary(problem.layout, count)
     info["colour_init"] = False
     if cfg.colour_init:
         log(f"colour initialization from {min(cfg.colour_frames, len(train))} frames")
@@ -209,7 +219,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
     train_rows = problem.train.cpu().numpy()
     valid = np.zeros(track.T, bool)
     valid[train_rows] = True
-    coverage = {"pose_range_deg": pose_range(track.rotvec, valid),
+    coverage = {"pose_range_deg": pose_range(track.rotvec, valid), "uv_seen": info["uv_seen"],
                 "head_seen": seen_share(problem.head, track.identity, track.rotvec, track.translation,
                                         track.viewmat, valid)}
     coverage["capture_hint"] = CAPTURE_HINT if needs_capture_hint(coverage["pose_range_deg"],
