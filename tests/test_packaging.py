@@ -9,7 +9,6 @@ import importlib.metadata as md
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,11 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: tomli is a dependency there
+    import tomli as tomllib  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = "dejavu-cli"
@@ -32,7 +36,7 @@ def installed_requires() -> list[Requirement]:
     try:
         reqs = md.requires(DIST) or []
     except md.PackageNotFoundError:
-        pytest.fail(f"{DIST} is not installed in {sys.prefix}: run `pip install \".[test]\"` (scripts/test.sh does)")
+        pytest.fail(f'{DIST} is not installed in {sys.prefix}: run `pip install ".[test]"` (scripts/test.sh does)')
     return [Requirement(r) for r in reqs]
 
 
@@ -64,12 +68,18 @@ def test_opencv_is_the_one_mediapipe_requires(pyproject):
 
 
 def test_exactly_one_opencv_distribution_installed():
-    found = sorted({canonicalize_name(d.metadata["Name"]) for d in md.distributions()
-                    if canonicalize_name(d.metadata["Name"] or "").startswith("opencv")})
+    found = sorted(
+        {
+            canonicalize_name(d.metadata["Name"])
+            for d in md.distributions()
+            if canonicalize_name(d.metadata["Name"] or "").startswith("opencv")
+        }
+    )
     assert found == ["opencv-contrib-python"], (
         f"OpenCV distributions installed: {found}; they share one cv2 package. Keep opencv-contrib-python "
-        "(mediapipe requires it): pip uninstall the others, then pip install --force-reinstall "
-        "opencv-contrib-python==4.11.0.86")
+        "(mediapipe requires it): pip uninstall the others, then "
+        "pip install --force-reinstall -c constraints.txt opencv-contrib-python (docs/install.md)"
+    )
 
 
 def test_numpy_below_2_installed():
@@ -116,7 +126,9 @@ def test_pip_check_finds_nothing_broken_among_our_dependencies():
     # Only lines about dejavu-cli and what it pulls in (test extra included) count: a developer's environment
     # may hold unrelated packages with their own broken requirements, which are not ours to fail on.
     ours = _closure(DIST, ("test",))
-    out = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "check"], check=False, capture_output=True, text=True, timeout=60
+    )
     lines = [ln for ln in out.stdout.splitlines() if ln.strip() and not ln.startswith("No broken requirements")]
     broken = [ln for ln in lines if canonicalize_name(re.split(r"\s", ln, maxsplit=1)[0]) in ours]
     assert not broken, "\n".join(broken)
@@ -131,7 +143,7 @@ def _commands(block: str) -> list[str]:
 def test_ci_runs_exactly_the_readme_test_commands():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Test\n", 1)[1].split("\n## ", 1)[0]
-    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1)
     ci = (ROOT / ".ci" / "run").read_text().split("# --- the README's Test commands, verbatim ---\n", 1)[1]
     assert _commands(ci) == _commands(block)
     assert "python -m pytest -q -p no:cacheprovider" in (ROOT / "scripts" / "test.sh").read_text()
