@@ -15,6 +15,7 @@ from dejavu_cli import __version__
 from dejavu_cli.commands import (
     create,
     demo,
+    evaluate,
     export,
     info,
     reconstruct,
@@ -58,6 +59,7 @@ app.add_typer(setup.app, name="setup")
 app.command("track")(track.track)
 app.command("create")(create.create)
 app.command("reenact")(reenact.reenact)
+app.command("evaluate")(evaluate.evaluate)
 app.command("export")(export.export)
 app.command("render")(render.render)
 app.command("reconstruct")(reconstruct.reconstruct)

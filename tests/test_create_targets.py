@@ -8,18 +8,19 @@ import torch
 
 from dejavu_cli.avatar.gaussians import SH_C0
 from dejavu_cli.errors import DejavuError
-from dejavu_cli.fit import colour, targets
+from dejavu_cli.fit import colour, frames, targets
+from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.render.camera import default_viewmat, intrinsics, project
 
 
 def test_split_frames_skips_faceless_and_holds_out_last_tenth():
     valid = np.ones(40, bool)
     valid[[3, 7]] = False
-    train, held = targets.split_frames(valid)
+    train, held = frames.split_frames(valid)
     assert len(held) == 4 and len(train) == 34
     assert held.min() > train.max() and 3 not in train and 7 not in train
     with pytest.raises(DejavuError):
-        targets.split_frames(np.array([True, False]))
+        frames.split_frames(np.array([True, False]))
 
 
 def test_silhouette_is_the_union_of_a_dense_mesh():
@@ -122,7 +123,7 @@ def test_visible_samples_occlusion_and_facing():
 def test_vertex_normals_of_a_flat_quad():
     verts = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]]])
     faces = torch.tensor([[0, 1, 2], [0, 2, 3]])
-    n = colour.vertex_normals(verts, faces)
+    n = vertex_normals(verts, faces)
     assert torch.allclose(n, torch.tensor([0.0, 0, 1]).expand(1, 4, 3))
 
 
@@ -159,3 +160,33 @@ def test_unseen_texels_take_their_regions_colour():
     torch.testing.assert_close(rgb[2], rgb[0])  # group 0 -> red
     torch.testing.assert_close(rgb[3], rgb[1])  # group 1 -> blue
     torch.testing.assert_close(rgb[4], (rgb[0] + rgb[1]) / 2, atol=1e-4, rtol=0)  # no seen texel in group 2
+
+
+def test_frame_specs():
+    assert frames.parse_frames("0:3,5, 8:10", 12).tolist() == [0, 1, 2, 5, 8, 9]
+    assert frames.parse_frames(":2,10:", 12).tolist() == [0, 1, 10, 11]
+    assert frames.parse_frames("4,4,1", 12).tolist() == [1, 4]
+    for bad, words in (("3:3", "empty"), ("0:13", "outside"), ("12", "outside"), ("a:b", "not an index"),
+                       ("", "selects no frame"), ("@/nonexistent/list.txt", "not found")):
+        with pytest.raises(DejavuError, match=words):
+            frames.parse_frames(bad, 12, "frames")
+
+
+def test_frame_spec_file(tmp_path):
+    f = tmp_path / "rows.txt"
+    f.write_text("3\n1  # a comment\n\n7\n")
+    assert frames.parse_frames(f"@{f}", 10).tolist() == [1, 3, 7]
+
+
+def test_split_rows_by_spec_drops_faceless_and_refuses_overlap():
+    valid = np.ones(10, bool)
+    valid[2] = False
+    train, held = frames.split_rows(valid, "0:5", None, 0.1)
+    assert train.tolist() == [0, 1, 3, 4] and held.tolist() == [5, 6, 7, 8, 9]
+    train, held = frames.split_rows(valid, None, "8:10", 0.1)
+    assert held.tolist() == [8, 9] and 2 not in train.tolist() and len(train) == 7
+    assert [x.tolist() for x in frames.split_rows(valid, None, None, 0.1)] == [[0, 1, 3, 4, 5, 6, 7, 8], [9]]
+    with pytest.raises(DejavuError, match="overlap"):
+        frames.split_rows(valid, "0:5", "4:6", 0.1)
+    with pytest.raises(DejavuError, match="at least one"):
+        frames.split_rows(valid, "2", None, 0.1)

@@ -138,7 +138,7 @@ def test_full_clip_ict(cli, ict_head, tmp_path):
     out = tmp_path / "full.track.npz"
     assert cli("track", src, "-o", out, "--head", "ict", "--refresh") == 0
     facts = summarize(out)
-    assert facts["frames"] == 448 and facts["tracked_frames"] == 448
+    assert facts["n_frames"] == 448 and facts["tracked_frames"] == 448 and len(facts["frames"]) == 448
     assert facts["landmark_error_px"] <= 3.0
     assert facts["jitter"]["rotation_accel_deg"] < 0.5 and facts["jitter"]["expression_accel"] < 0.2
 

@@ -117,7 +117,7 @@ def test_track_file_roundtrip_and_summary(tmp_path):
     assert back.head == "test" and back.size == 32 and back.valid.dtype == bool
     np.testing.assert_array_equal(back.rotvec, _track().rotvec)
     facts = summarize(path)
-    assert facts["frames"] == 5 and facts["tracked_frames"] == 4 and facts["landmark_error_px"] == 1.5
+    assert facts["n_frames"] == 5 and facts["tracked_frames"] == 4 and facts["landmark_error_px"] == 1.5
     assert set(facts["jitter"]) >= {"rotation_step_deg", "expression_step", "translation_step_mm"}
 
 

@@ -31,6 +31,8 @@ def create(
                                                         "when a previous run was interrupted."),
     seed: int = option(_C, "seed"),
     checkpoint: str = option(_C, "checkpoint", metavar="PATH|NAME"),
+    train_frames: str = option(_C, "train_frames"),
+    holdout_frames: str = option(_C, "holdout_frames"),
     colour_init: bool = option(_C, "colour_init"),
     scale_init: str = option(_C, "scale_init"),
     outside_weight: float = option(_C, "outside_weight"),
@@ -55,6 +57,7 @@ def create(
 
     cfg = preset_config(preset, head=head, steps=steps, resolution=resolution, uv_size=uv_size, batch=batch,
                         device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init,
+                        train_frames=train_frames, holdout_frames=holdout_frames,
                         scale_init=scale_init, outside_weight=outside_weight)
     log = (lambda s: None) if quiet else (lambda s: typer.echo(s, err=True))
     try:
@@ -64,6 +67,13 @@ def create(
         # (click turns a KeyboardInterrupt into Abort/exit 0 under standalone_mode=False, so raise ours)
         raise DejavuError(str(exc) or "interrupted", exit_code=130) from None
     lp = "n/a" if rep["lpips"] is None else f"{rep['lpips']:.3f}"
-    typer.echo(f"held-out ({rep['heldout_frames']} frames): PSNR {rep['psnr']:.2f} dB, SSIM {rep['ssim']:.3f}, "
-               f"LPIPS {lp}; {rep['gaussians']} Gaussians; {rep['seconds_total']:.0f} s on {rep['device']}")
+    n = rep["eval_size"]
+    typer.echo(f"held-out ({rep['eval_frames']} frames at {n}x{n}): PSNR {rep['psnr']:.2f} dB, SSIM {rep['ssim']:.3f}, "
+               f"LPIPS {lp} (at the {rep['train_resolution']}px training resolution: {rep['psnr_train_res']:.2f} dB); "
+               f"{rep['gaussians']} Gaussians; {rep['seconds_total']:.0f} s on {rep['device']}")
+    art, cov = rep["artifacts"], rep["coverage"]
+    typer.echo(f"artifacts: spikes {art['spikes']:.2%} of visible Gaussians, see-through {art['see_through']:.2f}; "
+               f"head surface seen in training: {cov['head_seen']['total']:.0%}")
+    if cov.get("capture_hint"):
+        typer.echo(f"note: {cov['capture_hint']}")
     typer.echo(f"wrote {paths[0]}, {paths[1]}, {paths[2]}")

@@ -21,6 +21,8 @@ def info(
     if as_json:
         typer.echo(json.dumps(facts, sort_keys=False, default=str))
         return
+    if isinstance(facts.get("frames"), list):  # the per-frame list is for --json; text shows its size
+        facts = dict(facts, frames=f"{len(facts['frames'])} rows (yaw/pitch/roll of each with --json)")
     width = max(len(k) for k in facts)
     for key, value in facts.items():
         typer.echo(f"{key:<{width}}  {value}")

@@ -63,8 +63,18 @@ def track(
             shutil.copyfile(cached, tmp)
     facts = summarize(out)
     how = "reused cached tracking" if reused else f"tracked in {seconds:.1f} s ({tr.T / seconds:.1f} frames/s)"
-    typer.echo(f"{out}: {facts['tracked_frames']}/{facts['frames']} frames with a face, {how}; "
+    typer.echo(f"{out}: {facts['tracked_frames']}/{facts['n_frames']} frames with a face, {how}; "
                f"landmark error {facts['landmark_error_px']} px at {tr.size}")
+    pr, seen = facts["pose_range_deg"], facts.get("head_seen")
+    if pr["yaw"]:
+        line = (f"head pose: yaw {pr['yaw'][0]:+.0f} to {pr['yaw'][1]:+.0f} deg, pitch {pr['pitch'][0]:+.0f} to "
+                f"{pr['pitch'][1]:+.0f} deg")
+        if seen:
+            line += (f"; head surface seen: {seen['total']:.0%} (face {seen['face']:.0%}, scalp "
+                     f"{seen['scalp']:.0%}, ears {seen['ears']:.0%})")
+        typer.echo(line)
+    if facts.get("capture_hint"):
+        typer.echo(f"note: {facts['capture_hint']}")
     if prev:
         typer.echo("writing the preview ...", err=True)
         write_preview(prev, src, tr, load_head(tr.head))

@@ -45,6 +45,12 @@ class CreateConfig:
                                 min=0.0, max=1.0)
     heldout_fraction: float = knob(0.1, "Last fraction of frames held out for evaluation (paper: 10%).",
                                     min=0.01, max=0.9)
+    train_frames: str = knob("", "Tracking rows to train on: ranges and indices such as 0:40,52,60:90 (end "
+                                 "exclusive) or @FILE with one index per line; default: all but the held-out "
+                                 "frames.", metavar="SPEC")
+    holdout_frames: str = knob("", "Tracking rows to score (same SPEC form); default: the last "
+                                   "--heldout-fraction of the frames, or those not in --train-frames.",
+                               metavar="SPEC")
     colour_init: bool = knob(True, "Start colours from the video (project frames onto texels) instead of grey.")
     scale_init: str = knob("auto", "Initial Gaussian size: 'spacing' (0.6 x the texel spacing on the tracked "
                                    "mesh), 'paper' (log-scale -8.3533, sized for the network's offsets) or "
@@ -56,6 +62,9 @@ class CreateConfig:
     seed: int = knob(0, "Random seed (same seed on CPU -> identical maps).", min=0)
     eval_every: int = knob(0, "Evaluate held-out PSNR every N steps for the loss curve (0: only at the end).",
                           min=0)
+    eval_size: int = knob(512, "Resolution (square) at which the report scores the held-out frames, whatever "
+                               "--resolution trains at (the paper scores at 512; at most the tracking crop size).",
+                      min=64, max=2048)
     max_eval_frames: int = knob(100, "At most this many held-out frames (evenly spaced) are rendered for the metrics.",
                                min=1)
     checkpoint_every: int = knob(50, "Write the resume checkpoint AVATAR.ckpt.npz every N steps and at least every "

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import Avatar, save_avatar
+from dejavu_cli.avatar.quality import artifact_figures
 from dejavu_cli.create.checkpoint import check_state, checkpoint_path, load_checkpoint, save_checkpoint
 from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.optimize import Interrupted, evaluate, new_state, optimize, state_arrays, state_from_arrays
@@ -28,13 +30,20 @@ from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.fit import colour
 from dejavu_cli.fit import targets as tg
+from dejavu_cli.fit.frames import split_rows
 from dejavu_cli.fit.losses import make_lpips
+from dejavu_cli.fit.scoring import score_frames
+from dejavu_cli.fit.visibility import seen_summary, texel_visibility
+from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.head.registry import load_head
 from dejavu_cli.io.group import atomic_group
 from dejavu_cli.track import api as track_api
+from dejavu_cli.track.api import CAPTURE_HINT, needs_capture_hint, pose_range, seen_share
 from dejavu_cli.uv.layout import build_layout
 from dejavu_cli.uv.maps import init_maps
 
+#: Training frames (evenly spaced) over which per-texel visibility is counted.
+VISIBILITY_FRAMES = 64
 #: Initial Gaussian standard deviation as a fraction of the texel spacing (scale_init "spacing").
 SPACING_FACTOR = 0.6
 
@@ -42,24 +51,14 @@ SPACING_FACTOR = 0.6
 def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: CreateConfig,
                   progress: bool = False) -> np.ndarray:
     """uint8 targets [T_all, R, R, 3] (rows of ``frames`` filled, others white). crops [len(frames), S, S, 3]."""
-    S, R = int(track.size), cfg.resolution
-    m = min(int(track.mask_size), R)  # masks at the person mask's or the training resolution, whichever is lower
-    f = torch.as_tensor(frames)
-    t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32)  # noqa: E731
-    keep = tg.head_keep_masks(head, t(track.identity), t(track.expression)[f], t(track.jaw)[f], t(track.eyes)[f],
-                              t(track.rotvec)[f], t(track.translation)[f], t(track.viewmat), t(track.K), S,
-                              mask_size=m, progress=progress)
-    M = int(track.mask_size)
-    if m != M:  # the head cut at the lower resolution, the person mask at its own
-        keep = keep[:, (np.arange(M) * m) // M][:, :, (np.arange(M) * m) // M]
-    person = track_api.person_masks(track, frames)
+    R = cfg.resolution
     out = np.empty((track.T, R, R, 3), np.uint8)
     unused = np.ones(track.T, bool)
     unused[frames] = False
     out[unused] = 255
     if np.array_equal(frames, np.arange(track.T)):
-        return tg.compose_targets(crops, keep & person, R, out=out)
-    out[frames] = tg.compose_targets(crops, keep & person, R)
+        return tg.video_targets(track, crops, frames, head, R, progress, out=out)
+    out[frames] = tg.video_targets(track, crops, frames, head, R, progress)
     return out
 
 
@@ -74,13 +73,15 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
 
     info = {}
     head = load_head(track.head, device="cpu")
-    train, held = tg.split_frames(track.valid, cfg.heldout_fraction)
+    train, held = split_rows(track.valid, cfg.train_frames or None, cfg.holdout_frames or None,
+                             cfg.heldout_fraction)
     frames = np.concatenate([train, held])
     check_head_sizes(track, head)  # before anything poses the head with the tracked coefficients
     if crops is None:
         crops = track_api.read_crops(video, track, frames, progress=progress)
     else:
         crops = crops[frames]
+    info["held_crops"] = crops[len(train):].copy()                   # [len(held), S, S, 3]: the 512 scores
     log(f"targets: {len(frames)} frames at {cfg.resolution}px ({len(train)} to train, {len(held)} held out)")
     t0 = time.perf_counter()
     tgt = build_targets(track, crops, frames, head, cfg, progress)
@@ -111,6 +112,13 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         targets=torch.from_numpy(tgt), train=torch.as_tensor(train, device=device),
         held=torch.as_tensor(held, device=device), drivers=list(head.blend_drivers)[:cfg.n_blend],
         **frame_coverage(track, cfg.resolution, device))
+    pick = problem.train[torch.linspace(0, len(problem.train) - 1, min(VISIBILITY_FRAMES, len(problem.train)))
+                          .round().long()]
+    count, _ = texel_visibility(problem.layout, problem.vertices(pick), problem.head.faces, problem.rotvec[pick],
+                                problem.transl[pick], problem.viewmat, problem.K, cfg.resolution,
+                                coverage=problem.inside(pick))
+    info["texel_seen"] = (count.float() / len(pick)).cpu()              # [N] share of sampled training frames
+    info["uv_seen"] = seen_summary(problem.layout, count)
     info["colour_init"] = False
     if cfg.colour_init:
         log(f"colour initialization from {min(cfg.colour_frames, len(train))} frames")
@@ -151,7 +159,7 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
     verts = problem.vertices(pick)
     with torch.no_grad():
         surf = problem.layout.surface(verts)
-        nrm = problem.layout.surface(colour.vertex_normals(verts, problem.head.faces))
+        nrm = problem.layout.surface(vertex_normals(verts, problem.head.faces))
         imgs = problem.target(pick)
         rgb, _ = colour.project_colours(surf, torch.nn.functional.normalize(nrm, dim=-1), problem.rotvec[pick],
                                         problem.transl[pick], imgs, problem.viewmat, problem.K,
@@ -161,7 +169,7 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
 
 #: Config fields a resumed run must share with its checkpoint (the rest may change, e.g. --steps).
 RESUME_FIXED = ("uv_size", "scale_init", "resolution", "n_blend", "batch", "seed", "stage1_fraction",
-                "colour_init", "checkpoint", "heldout_fraction")
+                "colour_init", "checkpoint", "heldout_fraction", "train_frames", "holdout_frames")
 
 
 def _load_resume(path: Path, cfg: CreateConfig, track, device, problem_texels: int):
@@ -219,14 +227,32 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
                                 f"(continue with --resume)") from None
 
     idx = eval_indices(problem.held, cfg.max_eval_frames)
-    metrics, renders, gts = evaluate(problem, state, idx, cfg.batch, lpips_fn, progress, "held-out frames")
+    metrics, _, _ = evaluate(problem, state, idx, cfg.batch, lpips_fn, progress, "held-out frames")
     fit, _, _ = evaluate(problem, state, eval_indices(problem.train, 16), cfg.batch, progress=progress,
                          desc="training frames")
     avatar = make_avatar(problem, state, track, cfg, info["u_init"])
+    animator = Animator(avatar, problem.head, device)
+    rows = idx.cpu().numpy()
+    held_pos = np.searchsorted(problem.held.cpu().numpy(), rows)
+    full = score_frames(animator, track, info["held_crops"][held_pos], rows, size=min(cfg.eval_size, int(track.size)),
+                        batch=cfg.batch,
+                        lpips_fn=lpips_fn, progress=progress, keep_renders=6)
+    renders, gts = full["renders"], full["targets"]
+    log("artifact figures (spikes, see-through) and what the video showed")
+    artifacts = artifact_figures(animator)
+    train_rows = problem.train.cpu().numpy()
+    valid = np.zeros(track.T, bool)
+    valid[train_rows] = True
+    coverage = {"pose_range_deg": pose_range(track.rotvec, valid), "uv_seen": info["uv_seen"],
+                "head_seen": seen_share(problem.head, track.identity, track.rotvec, track.translation,
+                                        track.viewmat, valid)}
+    coverage["capture_hint"] = CAPTURE_HINT if needs_capture_hint(coverage["pose_range_deg"],
+                                                                  coverage["head_seen"]) else None
     s1, s2 = stage_steps(cfg)
     report = {
-        "psnr": metrics["psnr"], "ssim": metrics["ssim"], "lpips": metrics["lpips"],
-        "psnr_train": fit["psnr"],
+        "psnr": full["psnr"], "ssim": full["ssim"], "lpips": full["lpips"], "eval_size": full["size"],
+        "psnr_train_res": metrics["psnr"], "ssim_train_res": metrics["ssim"], "train_resolution": cfg.resolution,
+        "psnr_train": fit["psnr"], "artifacts": artifacts, "coverage": coverage,
         "lpips_note": None if lpips_fn is not None else "LPIPS unavailable (lpips needs torchvision); loss skipped",
         "heldout_frames": int(len(problem.held)), "eval_frames": int(len(idx)), "train_frames": int(len(problem.train)),
         "seconds_total": time.perf_counter() - t_start, "seconds_stage1": state.seconds[0],
@@ -237,7 +263,8 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
         "steps": [s1, s2], "resolution": cfg.resolution, "uv_size": cfg.uv_size, "batch": cfg.batch,
         "head": track.head, "torch_threads": torch.get_num_threads(), "resumed": bool(resume),
         "final_loss": state.history["total"][-1] if state.history["total"] else None,
-        "psnr_per_frame": metrics["psnr_per_frame"], "config": dataclasses.asdict(cfg),
+        "psnr_per_frame": [f["psnr"] for f in full["frames"]], "heldout_rows": rows.tolist(),
+        "config": dataclasses.asdict(cfg),
     }
     log(f"writing {output} and its report")
     write_outputs(output, avatar, report, state, renders, gts, s1)
@@ -249,7 +276,8 @@ def write_outputs(output: Path, avatar, report: dict, state, renders, gts, split
     """Avatar, report JSON and PNG: all three to temp files, then renamed together (or none of them)."""
     js, png = report_paths(output)
     hist = dict(state.history, stage_split=split)
-    title = (f"{report['preset']}: held-out PSNR {report['psnr']:.2f} dB, SSIM {report['ssim']:.3f}, "
+    title = (f"{report['preset']}: held-out PSNR {report['psnr']:.2f} dB, SSIM {report['ssim']:.3f} at "
+             f"{report['eval_size']}px, "
              f"{report['gaussians']} Gaussians, {report['seconds_total']:.0f} s on {report['device']} (tracking not included)")
     report["seconds_total"] = float(report["seconds_total"])
     with atomic_group([png, js, output]) as (png_tmp, js_tmp, avatar_tmp):

@@ -19,16 +19,6 @@ from dejavu_cli.head.pose import axis_angle_to_matrix
 from dejavu_cli.render.camera import project
 
 
-def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
-    """Area-weighted unit vertex normals [B, V, 3] of a triangle mesh. verts [B, V, 3], faces [F, 3] long."""
-    a, b, c = (verts[:, faces[:, i]] for i in range(3))
-    fn = torch.cross(b - a, c - a, dim=-1)                                   # [B, F, 3], |fn| = 2 area
-    n = torch.zeros_like(verts)
-    for i in range(3):
-        n.index_add_(1, faces[:, i], fn)
-    return torch.nn.functional.normalize(n, dim=-1, eps=1e-12)
-
-
 def visible_samples(points: torch.Tensor, normals: torch.Tensor, viewmat: torch.Tensor, K: torch.Tensor,
                     size: int, depth_tol: float = 0.005, min_cos: float = 0.3) -> tuple[torch.Tensor, torch.Tensor,
                                                                                          torch.Tensor]:

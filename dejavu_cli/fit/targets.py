@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import HeadModel, HeadParams
 from dejavu_cli.head.pose import apply_rigid
 from dejavu_cli.render.camera import project
+from dejavu_cli.track import api as track_api
 
 #: Regions whose silhouette defines the head (everything but the neck and helper geometry).
 HEAD_REGIONS = ("face", "scalp", "ears", "eyeballs", "mouth", "teeth")
@@ -156,12 +156,21 @@ def compose_targets(crops: np.ndarray, keep: np.ndarray, resolution: int, device
     return out
 
 
-def split_frames(valid: np.ndarray, heldout_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held-out) frame indices: frames without a face are skipped, the first 90 % of the
-    remaining frames train and the last 10 % (at least one) are held out. valid [T] bool."""
-    idx = np.flatnonzero(np.asarray(valid, bool))
-    if len(idx) < 2:
-
-        raise DejavuError(f"only {len(idx)} frame(s) with a tracked face; need at least 2 to train and evaluate")
-    n_held = max(1, int(round(len(idx) * heldout_fraction)))
-    return idx[:-n_held], idx[-n_held:]
+def video_targets(track, crops: np.ndarray, rows: np.ndarray, head: HeadModel, resolution: int,
+                  progress: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """The training/scoring targets uint8 ``[n, R, R, 3]`` of track ``rows``: ``crops`` uint8 [n, S, S, 3]
+    over white outside the person mask and below the head's jaw line (create and evaluate share it)."""
+    S, R = int(track.size), int(resolution)
+    M = int(track.mask_size)
+    m = min(M, R)  # masks at the person mask's or the target resolution, whichever is lower
+    rows = np.asarray(rows, dtype=np.int64)
+    dev = head.template.device
+    t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32, device=dev)  # noqa: E731
+    r = lambda x: t(np.asarray(x)[rows])  # noqa: E731
+    keep = head_keep_masks(head, t(track.identity), r(track.expression), r(track.jaw), r(track.eyes),
+                           r(track.rotvec), r(track.translation), t(track.viewmat), t(track.K), S,
+                           mask_size=m, progress=progress)
+    if m != M:  # the head cut at the lower resolution, the person mask at its own
+        keep = keep[:, (np.arange(M) * m) // M][:, :, (np.arange(M) * m) // M]
+    person = track_api.person_masks(track, rows)
+    return compose_targets(crops, keep & person, R, out=out)

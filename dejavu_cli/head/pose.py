@@ -65,3 +65,26 @@ def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def quat_conj(q: torch.Tensor) -> torch.Tensor:
     return torch.cat([q[..., :1], -q[..., 1:]], -1)
+
+
+def yaw_pitch_roll(rotvec: torch.Tensor) -> torch.Tensor:
+    """Head angles ``[..., 3]`` in degrees (yaw, pitch, roll) of head rotations ``rotvec`` [..., 3].
+
+    Model axes: y up, +z out of the face, the subject's left is +x (docs/conventions.md). With the face
+    direction ``f = R e_z`` and the up direction ``u = R e_y``: yaw = atan2(f_x, f_z), positive when the
+    subject turns to their left; pitch = asin(f_y), positive when they look up; roll = the tilt of ``u``
+    about ``f`` after yaw and pitch are undone, positive when the top of the head leans to their left.
+    R = Ry(yaw) Rx(-pitch) Rz(-roll) (intrinsic y-x-z), so the three are independent for |pitch| < 90.
+    """
+    R = axis_angle_to_matrix(rotvec)
+    f, u = R[..., :, 2], R[..., :, 1]
+    yaw = torch.atan2(f[..., 0], f[..., 2])
+    pitch = torch.asin(f[..., 1].clamp(-1.0, 1.0))
+    # undo yaw about y, then pitch about x: the remaining rotation is about z (the roll)
+    cy, sy = torch.cos(yaw), torch.sin(yaw)
+    ux = cy * u[..., 0] - sy * u[..., 2]
+    uz = sy * u[..., 0] + cy * u[..., 2]
+    cp, sp = torch.cos(pitch), torch.sin(pitch)
+    uy = cp * u[..., 1] - sp * uz
+    roll = torch.atan2(ux, uy)
+    return torch.rad2deg(torch.stack([yaw, pitch, roll], -1))

@@ -13,18 +13,34 @@ import os
 import numpy as np
 
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.registry import is_ready, load_head
 from dejavu_cli.io.download import sha256_file
+from dejavu_cli.track import file as track_file
 from dejavu_cli.track.config import TrackConfig
 from dejavu_cli.track.crop import crop_frame, inside_coverage
-from dejavu_cli.track.file import SCHEMA, TrackResult, jitter, load_track, save_track, summarize
+from dejavu_cli.track.file import SCHEMA, TrackResult, jitter, load_track, save_track
 from dejavu_cli.track.landmarks import Landmarker, MediaPipeLandmarker
 from dejavu_cli.track.pipeline import read_crops, track_cached, track_video
 from dejavu_cli.track.preview import write_preview
+from dejavu_cli.track.seen import CAPTURE_HINT, needs_capture_hint, pose_range, seen_share
 from dejavu_cli.track.segment import unpack_masks
 
 __all__ = ["SCHEMA", "Landmarker", "MediaPipeLandmarker", "TrackConfig", "TrackResult", "coverage",
-           "crop_frame", "crop_image", "jitter", "load_track", "person_masks", "read_crops", "resize_masks", "save_track",
+           "CAPTURE_HINT", "crop_frame", "crop_image", "jitter", "needs_capture_hint", "pose_range", "seen_share", "load_track", "person_masks", "read_crops", "resize_masks", "save_track",
            "read_track_or_video", "summarize", "track_cached", "track_video", "write_preview"]
+
+
+def summarize(path, with_seen: bool = True) -> dict:
+    """``track.file.summarize`` plus, when the head model is set up, the share of the head surface the video
+    shows (``head_seen``) and ``capture_hint``: a line saying how to film when the sides or back are missing."""
+    facts = track_file.summarize(path)
+    seen = None
+    if with_seen and is_ready(facts["head"]):
+        t = load_track(path)
+        seen = seen_share(load_head(t.head), t.identity, t.rotvec, t.translation, t.viewmat, t.valid)
+        facts["head_seen"] = seen
+    facts["capture_hint"] = CAPTURE_HINT if needs_capture_hint(facts["pose_range_deg"], seen) else None
+    return facts
 
 
 def person_masks(track: TrackResult, rows=None, size: int | None = None) -> np.ndarray:

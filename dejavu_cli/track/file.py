@@ -15,6 +15,7 @@ import numpy as np
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.io.atomic import save_npz_atomic
 from dejavu_cli.io.npz import Field, check_fields, load_npz, require
+from dejavu_cli.track.seen import head_angles, pose_range
 
 SCHEMA = "dejavu.track/1"
 #: Landmarks are stored as int16 in 1/16 crop pixel (half the size of float32); NaN rows as this sentinel.
@@ -143,7 +144,9 @@ def jitter(x: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
 
 
 def summarize(path: str | os.PathLike) -> dict:
-    """Facts for ``dejavu info FILE --json``: frames, tracked frames, fps, head, landmark error, jitter."""
+    """Facts for ``dejavu info FILE --json``: frames, tracked frames, fps, head, landmark error, jitter, the
+    head-pose range and, under ``"frames"``, each row's ``{"index", "tracked", "yaw", "pitch", "roll"}``
+    (degrees, ``track.seen.head_angles``; untracked rows hold interpolated angles)."""
     t = load_track(path)
     v = t.valid
     err = t.landmark_error[v]
@@ -156,7 +159,7 @@ def summarize(path: str | os.PathLike) -> dict:
     return {
         "schema": SCHEMA,
         "file_bytes": Path(path).stat().st_size,
-        "frames": t.n_frames,
+        "n_frames": t.n_frames,
         "tracked_frames": int(v.sum()),
         "fps": round(t.fps, 3),
         "duration_s": round(t.n_frames / t.fps, 3) if t.fps else None,
@@ -174,4 +177,7 @@ def summarize(path: str | os.PathLike) -> dict:
             "landmark_step_px": round(lm_step, 4), "landmark_accel_px": round(lm_jit, 4),
             "crop_centre_step_px": round(box_step, 4), "crop_centre_accel_px": round(box_jit, 4),
         },
+        "pose_range_deg": pose_range(t.rotvec, v),
+        "frames": [{"index": i, "tracked": bool(v[i]), "yaw": round(float(a[0]), 2), "pitch": round(float(a[1]), 2),
+                    "roll": round(float(a[2]), 2)} for i, a in enumerate(head_angles(t.rotvec))],
     }

@@ -8,14 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
+from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import load_avatar
+from dejavu_cli.avatar.quality import artifact_figures
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.registry import is_ready, load_head
 from dejavu_cli.io.npz import load_npz, looks_like_npz
 from dejavu_cli.track import api as track_api
 
 
 def summarize_file(path: str | os.PathLike) -> dict:
-    """A flat dict; tracking files (schema ``dejavu.track...``) go to ``track.api.summarize``."""
+    """A flat dict; tracking files (schema ``dejavu.track...``) go to ``track.api.summarize``. Avatars get
+    their artifact figures (``avatar.quality``) when their head model is set up."""
     path = Path(path)
     if path.is_file() and not looks_like_npz(path):
         raise DejavuError(f"{path} is not a dejavu avatar (.npz) or tracking file (.track.npz)")
@@ -34,7 +38,8 @@ def summarize_file(path: str | os.PathLike) -> dict:
             "image_size": a.image_size, "version": a.dejavu_version, "created": a.created,
             "source_video_sha256": a.source_video_sha256 or None,
             "personalized": bool(np.abs(a.mean_offsets).max() > 0 or np.abs(a.rectification).max() > 0
-                                 or a.n_blendmaps > 0)}
+                                 or a.n_blendmaps > 0),
+            "artifacts": artifact_figures(Animator(a, load_head(a.head))) if is_ready(a.head) else None}
 
 
 def _peek_schema(path: Path) -> str:

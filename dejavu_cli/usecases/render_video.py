@@ -20,6 +20,7 @@ from dejavu_cli.io.video_writer import write_video
 from dejavu_cli.render.api import render
 from dejavu_cli.render.camera import orbit_viewmats
 from dejavu_cli.usecases.config import RenderConfig
+from dejavu_cli.usecases.contact_sheet import contact_sheet, write_contact_sheet
 
 
 def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool = True) -> dict:
@@ -72,3 +73,19 @@ def render_avatar_video(avatar_path, out_path, cfg: RenderConfig, progress: bool
     return {"output": out_path, "frames": cfg.frames, "fps": cfg.fps, "size": cfg.size, "gaussians": avatar.n_gaussians,
             "device": device.type, "turntable": cfg.turntable, "orbit_step_deg": 360.0 / cfg.frames,
             "fov_deg": avatar.fov_deg, "distance": avatar.distance if cfg.turntable else math.nan}
+
+
+def render_contact_sheet(avatar_path, out_path, size: int = 512, device: str = "auto",
+                         background: float = 1.0) -> dict:
+    """Write the contact sheet PNG (``usecases.contact_sheet``); returns {output, width, height, ...}."""
+    if not 16 <= size <= 2048:
+        raise DejavuError(f"--size must be 16-2048 for a contact sheet (got {size})")
+    avatar_path = Path(avatar_path)
+    out_path = prepare_output(out_path, ".png", "contact sheet", inputs=(avatar_path,))
+    dev = resolve_device(device)
+    configure_torch(dev)
+    avatar = load_avatar(avatar_path)
+    img = contact_sheet(Animator(avatar, load_head(avatar.head, device=dev), dev), size, background)
+    write_contact_sheet(out_path, img)
+    return {"output": out_path, "width": img.shape[1], "height": img.shape[0], "gaussians": avatar.n_gaussians,
+            "device": dev.type}
