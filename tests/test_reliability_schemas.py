@@ -317,3 +317,18 @@ def test_avatar_identity_of_another_length(test_head, avatar_arrays, tmp_path):
     with pytest.raises(DejavuError) as exc:
         Animator(load_avatar(path), test_head)
     _one_line(exc, "field identity")
+
+
+def test_damaged_layout_cache_is_rebuilt(test_head, session_home):
+    from dejavu_cli.home import home_subdir
+    from dejavu_cli.uv import layout as layout_mod
+
+    layout_mod._build_cached.cache_clear()  # the in-process memo; the disk cache is what is tested
+    good = layout_mod.build_layout(test_head, 20)
+    files = sorted(home_subdir("layouts").glob("test-20-*.npz"))
+    assert files
+    for damage in (b"PK\x03\x04 truncated", b"not a zip at all"):  # a damaged zip used to be a BadZipFile traceback
+        files[0].write_bytes(damage)
+        layout_mod._build_cached.cache_clear()
+        assert layout_mod.build_layout(test_head, 20).check == good.check
+    assert files[0].read_bytes()[:2] == b"PK" and len(files[0].read_bytes()) > 100  # rewritten

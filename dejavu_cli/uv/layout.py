@@ -22,6 +22,7 @@ from dejavu_cli.head.base import REGION_NAMES
 from dejavu_cli.head.registry import default_uv_size, spec
 from dejavu_cli.home import home_subdir
 from dejavu_cli.io.atomic import save_npz_atomic
+from dejavu_cli.io.npz import load_npz
 from dejavu_cli.uv.atlas import pack_atlas
 from dejavu_cli.uv.flame_rule import flame_layout_arrays, is_flame_template
 from dejavu_cli.uv.raster import INSIDE_EPS, _candidates, barycentric, rasterize, uv_to_pixel
@@ -161,6 +162,11 @@ def _code_key() -> str:
     return h.hexdigest()[:16]
 
 
+#: Arrays a cached layout must hold (others are optional); a cache without them is rebuilt.
+CACHE_KEYS = {"texel", "vidx", "vweight", "voffset", "face", "bary", "region", "pos_weight", "opacity_init",
+              "features", "locked", "valid_mask"}
+
+
 @functools.lru_cache(maxsize=8)
 def _build_cached(name: str, S: int, key: str, frozen: _Frozen) -> dict[str, np.ndarray]:
     """Layout arrays, memoized in-process and on disk under ``$DEJAVU_HOME/layouts`` (the ICT atlas
@@ -170,10 +176,11 @@ def _build_cached(name: str, S: int, key: str, frozen: _Frozen) -> dict[str, np.
     path = home_subdir("layouts") / f"{name}-{S}-{digest}.npz"
     if path.exists():
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError):
-            pass  # corrupt cache: rebuild and overwrite
+            cached = load_npz(path, what="UV layout cache")
+            if CACHE_KEYS <= set(cached):
+                return cached
+        except DejavuError:
+            pass  # corrupt or truncated cache: rebuild and overwrite
     arrays = _build_layout_arrays(name, S, frozen.mesh)
     try:
         save_npz_atomic(path, arrays, compressed=False)
