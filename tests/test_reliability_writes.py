@@ -145,3 +145,18 @@ def test_protocol_like_output_name(tmp_path, monkeypatch):
     write_video("take:1.mp4", _noise(3, 32), 10, (32, 32), audio_from=None)
     assert (tmp_path / "take:1.mp4").stat().st_size > 0
     verify_video(tmp_path / "take:1.mp4", 3, "take:1.mp4")
+
+
+def test_write_npz_on_a_full_disk_raises_only_the_oserror(small_disk, recwarn):
+    from dejavu_cli.io.npz import load_npz, write_npz
+
+    noise = np.random.default_rng(0).random(600_000)
+    with pytest.raises(OSError, match="No space left"):
+        write_npz(small_disk / "new.npz", {"x": noise})
+    (small_disk / "new.npz").unlink()
+    import gc
+
+    gc.collect()
+    assert not [w for w in recwarn if "ZipFile" in str(w.message)]
+    out = write_npz(small_disk / "ok.npz", {"a": np.arange(4), "s": np.array("x")})
+    assert set(load_npz(out)) == {"a", "s"} and np.load(out)["a"].tolist() == [0, 1, 2, 3]

@@ -46,12 +46,16 @@ def budget_bytes(default: int = DEFAULT_BUDGET) -> int:
 
 def write_npz(path: str | os.PathLike, arrays: dict, compressed: bool = True) -> Path:
     """Write ``arrays`` (name -> array, no object arrays) to ``path`` directly (not atomic: for a temp file
-    the caller renames, e.g. :func:`dejavu_cli.io.group.atomic_group`)."""
+    the caller renames, e.g. :func:`dejavu_cli.io.group.atomic_group`). Same format as ``np.savez``; unlike it,
+    the archive is closed when a write fails (full disk), so the OSError is the only error."""
     for key, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise TypeError(f"refusing to store object array {key!r} (NPZ files are pickle-free)")
-    with open(path, "wb") as fh:
-        (np.savez_compressed if compressed else np.savez)(fh, **arrays)
+    method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+    with open(path, "wb") as fh, zipfile.ZipFile(fh, "w", compression=method, allowZip64=True) as zf:
+        for key, value in arrays.items():
+            with zf.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
     return Path(path)
 
 
