@@ -77,6 +77,11 @@ def _quiet_third_party() -> None:
     import warnings
 
     os.environ.setdefault("GLOG_minloglevel", "2")
+
+    def one_line(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+        typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+
+    warnings.showwarning = one_line  # e.g. a damaged video that still decodes: one line, like errors
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", message="The value of the smallest subnormal")
 

@@ -181,3 +181,17 @@ def test_texel_visibility_front_and_back(test_head):
     assert 0 < s["total"] < 1 and s["face"] > s["scalp"]
     cover = torch.zeros(2, 128, 128, 1)                                    # nothing filmed: nothing seen
     assert int(texel_visibility(layout, verts, test_head.faces, front, z, V, K, 128, coverage=cover)[0].sum()) == 0
+
+
+def test_avatar_keeps_texel_visibility_and_info_summarizes_it(created, monkeypatch):
+    from dejavu_cli.avatar.file import load_avatar
+    from dejavu_cli.usecases import info
+
+    _, _, out, rep = created
+    av = load_avatar(out)
+    assert av.texel_seen is not None and av.texel_seen.shape == (av.n_gaussians,)
+    assert 0.0 <= av.texel_seen.min() and av.texel_seen.max() <= 1.0 and av.texel_seen.max() > 0
+    monkeypatch.setattr(info, "is_ready", lambda name: True)      # the test head needs no setup
+    facts = info.summarize_file(out)
+    assert facts["uv_seen"]["total"] == rep["coverage"]["uv_seen"]["total"]
+    assert 0 <= facts["artifacts"]["see_through"] <= 1 or facts["artifacts"]["see_through"] < 0

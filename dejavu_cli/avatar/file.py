@@ -39,6 +39,7 @@ class Avatar:
     fov_deg, distance, viewmat [4, 4], image_size: the tracking camera (K = ``intrinsics()``)
     dejavu_version, created (ISO 8601 UTC), source_video_sha256 ("" for templates)
     neutral_* / canonical_*: the source video's rest parameters (optional, zeros by default)
+    texel_seen      [N] share of (sampled) training frames that saw each Gaussian (optional; 0 = guessed)
     """
 
     head: str
@@ -62,6 +63,7 @@ class Avatar:
     neutral_eyes: np.ndarray | None = None
     canonical_rotvec: np.ndarray | None = None
     canonical_translation: np.ndarray | None = None
+    texel_seen: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -96,6 +98,7 @@ AVATAR_SCHEMA = {
     "dejavu_version": Field("U", optional=True), "created": Field("U", optional=True),
     "source_video_sha256": Field("U", optional=True),
     **{name: Field("f", (n,), optional=True) for name, n in NEUTRAL_FIELDS.items()},
+    "texel_seen": Field("f", ("N",), min=0.0, max=1.0, optional=True),
 }
 
 
@@ -143,6 +146,8 @@ def avatar_arrays(avatar: Avatar) -> dict[str, np.ndarray]:
         value = getattr(avatar, name)
         if value is not None:
             arrays[name] = np.asarray(value, np.float32).reshape(-1)
+    if avatar.texel_seen is not None:
+        arrays["texel_seen"] = np.asarray(avatar.texel_seen, np.float16).reshape(-1)
     return arrays
 
 
@@ -173,7 +178,8 @@ def load_avatar(path: str | os.PathLike) -> Avatar:
             distance=float(d["distance"]), viewmat=d["viewmat"].astype(np.float32),
             image_size=int(d["image_size"]), dejavu_version=str(d.get("dejavu_version", "")),
             created=str(d.get("created", "")), source_video_sha256=str(d.get("source_video_sha256", "")),
-            **{k: d[k].astype(np.float32) for k in NEUTRAL_FIELDS if k in d})
+            **{k: d[k].astype(np.float32) for k in NEUTRAL_FIELDS if k in d},
+            texel_seen=d["texel_seen"].astype(np.float32) if "texel_seen" in d else None)
     except (TypeError, ValueError) as exc:
         raise DejavuError(f"{path} is a damaged avatar file ({exc})") from None
     _validate(avatar, str(path))
@@ -203,6 +209,8 @@ def _validate(a: Avatar, where: str) -> None:
         (a.viewmat is None or np.asarray(a.viewmat).shape == (4, 4), "viewmat must be [4, 4]"),
         (0 < float(a.fov_deg) < 180 and int(a.image_size) > 0, "bad camera (fov/image size)"),
     ]
+    if a.texel_seen is not None:
+        checks.append((np.asarray(a.texel_seen).shape == (n,), "texel_seen must be [N]"))
     for ok, message in checks:
         if not ok:
             raise DejavuError(f"{where}: invalid avatar ({message})")

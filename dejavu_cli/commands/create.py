@@ -36,6 +36,7 @@ def create(
     colour_init: bool = option(_C, "colour_init"),
     scale_init: str = option(_C, "scale_init"),
     outside_weight: float = option(_C, "outside_weight"),
+    checkpoint_every: int = option(_C, "checkpoint_every"),
     quiet: bool = options.quiet(),
 ) -> None:
     """Personalize an avatar from a video: track (or reuse --track), then optimize the UV Gaussian map in two
@@ -57,7 +58,7 @@ def create(
 
     cfg = preset_config(preset, head=head, steps=steps, resolution=resolution, uv_size=uv_size, batch=batch,
                         device=device, seed=seed, checkpoint=checkpoint, colour_init=colour_init,
-                        train_frames=train_frames, holdout_frames=holdout_frames,
+                        train_frames=train_frames, holdout_frames=holdout_frames, checkpoint_every=checkpoint_every,
                         scale_init=scale_init, outside_weight=outside_weight)
     log = (lambda s: None) if quiet else (lambda s: typer.echo(s, err=True))
     try:

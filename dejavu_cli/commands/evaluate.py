@@ -6,7 +6,10 @@ from typing import Optional
 
 import typer
 
-from dejavu_cli.commands import options
+from dejavu_cli.config import option
+from dejavu_cli.usecases.config import EvaluateConfig
+
+_C = EvaluateConfig
 
 
 def evaluate(
@@ -14,12 +17,10 @@ def evaluate(
     video: str = typer.Argument(..., metavar="VIDEO", help="Video of the same person (the training clip or another)."),
     track: Optional[str] = typer.Option(None, "--track", metavar="PATH",
                                         help="Tracking file of VIDEO (default: track it, reusing the cache)."),
-    frames: Optional[str] = typer.Option(None, "--frames", metavar="SPEC",
-                                         help="Tracking rows to score: ranges and indices such as 0:40,52,60:90 "
-                                              "(end exclusive) or @FILE; default: every row with a face."),
-    size: int = typer.Option(512, "--size", metavar="N", min=16, max=4096,
-                             help="Render and score at N x N pixels (the paper scores at 512). Range: 16-4096."),
-    device: str = options.device(),
+    frames: str = option(_C, "frames"),
+    size: int = option(_C, "size"),
+    device: str = option(_C, "device"),
+    batch: int = option(_C, "batch"),
     as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"psnr", "ssim", "lpips", "size", '
                                                        '"frames": [{"index", "psnr", "ssim"}, ...]}.'),
 ) -> None:
@@ -30,9 +31,12 @@ def evaluate(
     """
     import json
 
+    from dejavu_cli.config import check_config
     from dejavu_cli.usecases.evaluate import evaluate_avatar
 
-    res = evaluate_avatar(avatar, video, track_file=track, frames=frames, size=size, device=device,
+    check_config(EvaluateConfig(frames=frames, size=size, device=device, batch=batch))
+    res = evaluate_avatar(avatar, video, track_file=track, frames=frames or None, size=size, device=device,
+                          batch=batch,
                           progress=not as_json, log=(lambda s: None) if as_json else (lambda s: typer.echo(s, err=True)))
     if as_json:
         typer.echo(json.dumps(res))

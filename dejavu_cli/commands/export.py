@@ -6,6 +6,10 @@ from typing import Optional
 
 import typer
 
+from dejavu_cli.config import option
+from dejavu_cli.usecases.config import ExportConfig
+
+_C = ExportConfig
 _RULE = "A name without the suffix gets it; another suffix is refused."
 
 
@@ -17,10 +21,8 @@ def export(
                                         help=f"Write an antimatter15 .splat (32 bytes per Gaussian). {_RULE}"),
     npz: Optional[str] = typer.Option(None, "--npz", metavar="PATH",
                                       help=f"Write the UV maps as S x S x C images (.npz). {_RULE}"),
-    sh_degree: int = typer.Option(3, "--sh-degree", metavar="0|3",
-                                  help="PLY SH degree: 3 (zero-padded f_rest, widest viewer support) or 0 (compact)."),
-    expression: str = typer.Option("neutral", "--expression", metavar="NAME",
-                                   help="neutral, or an expression name of the head model set to 1."),
+    sh_degree: int = option(_C, "sh_degree"),
+    expression: str = option(_C, "expression"),
 ) -> None:
     """Export an avatar: 3DGS PLY, .splat, UV-map NPZ (static, head pose identity, model space, metres).
 
@@ -31,8 +33,9 @@ def export(
 
     if not (ply or splat or npz):
         raise DejavuError("nothing to export: give --ply, --splat and/or --npz")
-    if sh_degree not in (0, 3):
-        raise DejavuError(f"--sh-degree must be 0 or 3, got {sh_degree}")
+    from dejavu_cli.config import check_config
+
+    check_config(ExportConfig(sh_degree=sh_degree, expression=expression))
     ply, splat, npz = (prepare_output(p, sfx, what, inputs=(avatar,)) if p else None
                        for p, sfx, what in ((ply, ".ply", "PLY"), (splat, ".splat", "splat file"),
                                             (npz, ".npz", "UV-map file")))

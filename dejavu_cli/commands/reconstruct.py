@@ -7,6 +7,7 @@ import typer
 from dejavu_cli.commands import options
 from dejavu_cli.config import option
 from dejavu_cli.create.config import CreateConfig
+from dejavu_cli.usecases.config import ReconstructConfig
 
 _C = CreateConfig
 
@@ -17,8 +18,7 @@ def reconstruct(
     checkpoint: str = option(_C, "checkpoint", metavar="PATH|NAME",
                              help="Reconstruction-network checkpoint (path or `dejavu weights` name) for the "
                                   "initial offsets; none: start from the head model."),
-    steps: int = typer.Option(100, "--steps", metavar="N", min=0, max=100_000,
-                              help="Optimization steps on the photo (0: network offsets only). Range: 0-100000."),
+    steps: int = option(ReconstructConfig, "steps"),
     head: str = option(_C, "head"),
     uv_size: int = option(_C, "uv_size"),
     resolution: int = option(_C, "resolution"),
@@ -36,9 +36,11 @@ def reconstruct(
 
     import dataclasses
 
+    from dejavu_cli.config import check_config
     from dejavu_cli.create.config import preset_config
     from dejavu_cli.usecases.reconstruct_photo import reconstruct_photo
 
+    check_config(ReconstructConfig(steps=steps))
     cfg = preset_config("fast", head=head, uv_size=uv_size, resolution=resolution,
                         device=device, seed=seed, checkpoint=checkpoint, steps=max(steps, 1), batch=1)
     if steps == 0:

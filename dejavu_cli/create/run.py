@@ -230,7 +230,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
     metrics, _, _ = evaluate(problem, state, idx, cfg.batch, lpips_fn, progress, "held-out frames")
     fit, _, _ = evaluate(problem, state, eval_indices(problem.train, 16), cfg.batch, progress=progress,
                          desc="training frames")
-    avatar = make_avatar(problem, state, track, cfg, info["u_init"])
+    avatar = make_avatar(problem, state, track, cfg, info["u_init"], info["texel_seen"])
     animator = Animator(avatar, problem.head, device)
     rows = idx.cpu().numpy()
     held_pos = np.searchsorted(problem.held.cpu().numpy(), rows)
@@ -286,7 +286,8 @@ def write_outputs(output: Path, avatar, report: dict, state, renders, gts, split
         save_avatar(avatar_tmp, avatar, atomic=False)
 
 
-def make_avatar(problem: Problem, state, track, cfg: CreateConfig, u_init: torch.Tensor):
+def make_avatar(problem: Problem, state, track, cfg: CreateConfig, u_init: torch.Tensor,
+                texel_seen: torch.Tensor | None = None):
     """The :class:`dejavu_cli.avatar.file.Avatar` of a finished run (maps float32 on CPU).
 
     ``rectification`` is the stage-1 delta; ``blendmaps`` the stage-2 maps (empty when stage 2 did not run,
@@ -310,4 +311,5 @@ def make_avatar(problem: Problem, state, track, cfg: CreateConfig, u_init: torch
         viewmat=np.asarray(track.viewmat, np.float32), image_size=int(track.size),
         source_video_sha256=str(track.video_sha256),
         neutral_expression=mean(problem.expression), neutral_jaw=mean(problem.jaw), neutral_eyes=mean(problem.eyes),
-        canonical_rotvec=mean(problem.rotvec), canonical_translation=mean(problem.transl))
+        canonical_rotvec=mean(problem.rotvec), canonical_translation=mean(problem.transl),
+        texel_seen=None if texel_seen is None else npy(texel_seen))

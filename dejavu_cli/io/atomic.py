@@ -15,6 +15,8 @@ from typing import Iterator
 
 import numpy as np
 
+from dejavu_cli.io.npz import write_npz
+
 
 def temp_name(dest: str | os.PathLike, suffix: str | None = None, token: str = "x" * 8) -> str:
     """The name of the temp sibling :func:`atomic_path` writes for ``dest`` (``token``: 8 random characters):
@@ -67,6 +69,5 @@ def save_npz_atomic(dest: str | os.PathLike, arrays: dict, compressed: bool = Tr
         if np.asarray(value).dtype == object:
             raise TypeError(f"refusing to store object array {key!r} (NPZ files are pickle-free)")
     with atomic_path(dest, suffix=".npz") as tmp:
-        with open(tmp, "wb") as fh:
-            (np.savez_compressed if compressed else np.savez)(fh, **arrays)
+        write_npz(tmp, arrays, compressed=compressed)   # closes its zip on a full disk (np.savez would not)
     return Path(dest)

@@ -34,3 +34,24 @@ class DemoConfig:
                                   max=600.0)
     quick: bool = knob(False, "Tiny settings (a few steps at low resolution) to check the pipeline runs.")
     create_overrides: dict = field(default_factory=dict)  # tests and --quick: CreateConfig fields
+
+
+@dataclass
+class EvaluateConfig:
+    frames: str = knob("", "Tracking rows to score: ranges and indices such as 0:40,52,60:90 (end exclusive) or "
+                           "@FILE; default: every row with a face.", metavar="SPEC")
+    size: int = knob(512, "Render and score at N x N pixels (the paper scores at 512).", min=16, max=4096)
+    device: str = knob("auto", DEVICE_HELP, metavar="DEVICE")
+    batch: int = knob(4, "Frames rendered per renderer call.", min=1, max=64)
+
+
+@dataclass
+class ExportConfig:
+    sh_degree: int = knob(3, "PLY SH degree: 3 (zero-padded f_rest, widest viewer support) or 0 (compact).",
+                          choices=(0, 3), metavar="0|3")
+    expression: str = knob("neutral", "neutral, or an expression name of the head model set to 1.", metavar="NAME")
+
+
+@dataclass
+class ReconstructConfig:
+    steps: int = knob(100, "Optimization steps on the photo (0: network offsets only).", min=0, max=100_000)

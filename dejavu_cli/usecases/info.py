@@ -7,11 +7,13 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import load_avatar
 from dejavu_cli.avatar.quality import artifact_figures
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.fit.visibility import seen_summary
 from dejavu_cli.head.registry import is_ready, load_head
 from dejavu_cli.io.npz import load_npz, looks_like_npz
 from dejavu_cli.track import api as track_api
@@ -39,7 +41,18 @@ def summarize_file(path: str | os.PathLike) -> dict:
             "source_video_sha256": a.source_video_sha256 or None,
             "personalized": bool(np.abs(a.mean_offsets).max() > 0 or np.abs(a.rectification).max() > 0
                                  or a.n_blendmaps > 0),
-            "artifacts": artifact_figures(Animator(a, load_head(a.head))) if is_ready(a.head) else None}
+            **_figures(a)}
+
+
+def _figures(a) -> dict:
+    """Artifact figures and, for created avatars, how much of the UV map the training frames saw."""
+    if not is_ready(a.head):
+        return {"artifacts": None, "uv_seen": None}
+    animator = Animator(a, load_head(a.head))
+    seen = None
+    if a.texel_seen is not None:
+        seen = seen_summary(animator.layout, torch.as_tensor(np.asarray(a.texel_seen) > 0).long())
+    return {"artifacts": artifact_figures(animator), "uv_seen": seen}
 
 
 def _peek_schema(path: Path) -> str:
