@@ -97,7 +97,7 @@ def restore_adam(opt, arrays: dict[str, np.ndarray], prefix: str = "adam") -> No
         if f"{prefix}{i}_m" not in arrays:
             continue
         opt.state[p] = {
-            "step": torch.tensor(float(arrays[f"{prefix}{i}_t"])),
+            "step": torch.tensor(float(np.asarray(arrays[f"{prefix}{i}_t"]).reshape(-1)[0])),
             "exp_avg": torch.tensor(arrays[f"{prefix}{i}_m"], device=p.device, dtype=p.dtype),
             "exp_avg_sq": torch.tensor(arrays[f"{prefix}{i}_v"], device=p.device, dtype=p.dtype),
         }

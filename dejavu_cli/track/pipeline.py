@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -97,6 +98,9 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
 
     # fit
     t0 = time.perf_counter()
+    if progress:  # a few seconds without a bar: say what happens
+        tqdm.write(f"fitting the {head.name} head model to {int(valid.sum())} frames ({cfg.iterations} iterations)",
+                   file=sys.stderr)
     corr = correspondence_for(head)
     lmodel = build_landmark_model(head, corr, device=cfg.device)
     K = intrinsics(focal_from_fov(DEFAULT_FOV_DEG, cfg.size), cfg.size, cfg.size)
