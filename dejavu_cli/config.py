@@ -79,14 +79,21 @@ def limits_text(meta: dict) -> str:
     """``"16-1024"``, ``">= 1"``, ``"fast|paper"`` or ``""`` for a field's metadata."""
     if meta.get("choices"):
         return "|".join(str(c) for c in meta["choices"])
-    lo, hi = meta.get("min"), meta.get("max")
+    lo, hi = (_num(meta.get(k)) for k in ("min", "max"))
     if lo is not None and hi is not None:
-        return f"{lo:g}-{hi:g}"
+        return f"{lo}-{hi}"
     if lo is not None:
-        return f">= {lo:g}"
+        return f">= {lo}"
     if hi is not None:
-        return f"<= {hi:g}"
+        return f"<= {hi}"
     return ""
+
+
+def _num(x) -> str | None:
+    """``1000000`` -> ``"1000000"``, ``0.5`` -> ``"0.5"`` (never an exponent for whole numbers)."""
+    if x is None:
+        return None
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _metavar(f: dataclasses.Field) -> str | None:

@@ -43,8 +43,9 @@ def create(
     stages (global rectification, expression-aware blendmaps) against the tracked frames.
 
     Writes OUTPUT, OUTPUT.report.json (held-out PSNR/SSIM, timings) and OUTPUT.report.png (loss curves,
-    held-out frames). Ctrl-C writes a checkpoint next to OUTPUT; run the same command with --resume to
-    continue. A still photo is refused: use `dejavu reconstruct` for one.
+    held-out frames, scored at 512x512). A checkpoint NAME.ckpt.npz is written every --checkpoint-every
+    steps and on Ctrl-C; run the same command with --resume to continue. A still photo is refused: use
+    `dejavu reconstruct` for one.
 
     Example: dejavu create me.mp4 -o me.npz   (fast preset; on a GPU: --preset paper)
     """
