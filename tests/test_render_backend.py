@@ -111,3 +111,29 @@ def test_torch_path_keeps_the_input_device_and_dtype():
     out = render(*s, 32, 32, backend="torch")
     for t in (out.rgb, out.alpha, out.depth):
         assert t.device == s[0].device and t.dtype == torch.float64
+
+
+def test_render_package_has_no_host_only_calls():
+    """The rasterizer runs wherever its inputs are: no .cpu()/.numpy()/.cuda() or hard-coded devices."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(gsplat_backend.__file__).parent
+    bad = re.compile(r"\.cpu\(\)|\.numpy\(\)|\.cuda\(\)|device\(\s*[\"']cpu|device=[\"'](cpu|cuda)")
+    hits = [f"{p.name}:{i}" for p in sorted(root.glob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines(), 1) if bad.search(line)]
+    assert hits == []
+
+
+def test_projection_and_cameras_run_on_any_device():
+    """Projection and camera helpers allocate on their inputs' device (shown with 'meta' tensors)."""
+    from dejavu_cli.render.project import project_gaussians
+
+    d = torch.device("meta")
+    p = project_gaussians(torch.empty(2, 10, 3, device=d), torch.empty(2, 10, 4, device=d),
+                          torch.empty(2, 10, 3, device=d), torch.empty(2, 10, device=d),
+                          torch.empty(2, 4, 4, device=d), torch.empty(2, 3, 3, device=d), 64, 64)
+    assert {t.device.type for t in (p.means2d, p.conics, p.depths, p.radii, p.visible)} == {"meta"}
+    for t in (camera.orbit_viewmats(3, device=d), camera.intrinsics(100.0, 64, 64, device=d),
+              camera.default_viewmat(device=d)):
+        assert t.device == d
