@@ -73,12 +73,12 @@ def test_capability_check_reasons_without_a_gpu():
     assert not gsplat_backend.gsplat_available("cuda")
 
 
-def test_capability_check_reports_a_failed_build(monkeypatch):
+def test_capability_check_reports_a_failed_build(monkeypatch, capsys):
     import builtins
     import importlib.util
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(gsplat_backend, "_kernels_prebuilt", lambda: True)
+    monkeypatch.setattr(gsplat_backend, "_kernels_prebuilt", lambda: False)   # a first build
     real_import = builtins.__import__
 
     def fake_import(name, *args, **kwargs):
@@ -96,6 +96,8 @@ def test_capability_check_reports_a_failed_build(monkeypatch):
         gsplat_backend.gsplat_status.cache_clear()
     assert not ok and "failed to build or load" in reason and "unsupported gpu architecture" in reason
     assert "\n" not in reason and "dejavu setup gpu" in reason
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("building gsplat's CUDA kernels (first use only")
 
 
 def test_setup_gpu_without_a_gpu(capsys):
