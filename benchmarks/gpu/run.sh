@@ -55,7 +55,8 @@ PY
 fi
 say "gsplat: build of the installed package's kernels, TORCH_CUDA_ARCH_LIST=$TORCH_CUDA_ARCH_LIST, nvcc: $(command -v nvcc || echo "${CUDA_HOME:-none}")"
 START=$(date +%s)
-if ! $PY -c 'from gsplat.cuda._backend import _C; import sys; sys.exit(0 if _C is not None else 1)' >>"$OUT/build.log" 2>&1; then
+# `dejavu setup gpu`: our capability check (build, load, a tiny render), and which renderer commands use
+if ! $PY -m dejavu_cli setup gpu >>"$OUT/build.log" 2>&1; then
     say "FAIL: gsplat CUDA extension unavailable after $(( $(date +%s) - START )) s (see build.log)"; exit 4
 fi
 say "gsplat: extension ready in $(( $(date +%s) - START )) s ($($PY -c 'import gsplat; print(gsplat.__version__)'))"

@@ -1,4 +1,4 @@
-"""`dejavu setup`: set up head models (ICT-FaceKit, FLAME) and list which are ready."""
+"""`dejavu setup`: set up head models (ICT-FaceKit, FLAME) and the GPU renderer; list which are ready."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ app = typer.Typer(invoke_without_command=True, no_args_is_help=False, rich_marku
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
-    """Set up head models (ICT-FaceKit, FLAME); without a subcommand list them and their state.
+    """Set up head models (ICT-FaceKit, FLAME) and the GPU renderer; without a subcommand list the models.
 
     Example: dejavu setup   (then: dejavu setup ict)
     """
@@ -59,3 +59,36 @@ def flame(
 
     path = setup_flame(pkl, uv_template=uv_template)
     typer.echo(f"FLAME ready: {describe('flame')} -> {path}")
+
+
+@app.command("gpu")
+def gpu() -> None:
+    """Build gsplat's CUDA kernels now (minutes, once) and say which renderer commands will use.
+
+    Example: dejavu setup gpu
+    """
+    from dejavu_cli.errors import DejavuError
+    from dejavu_cli.render.gsplat_backend import GSPLAT_VERSION, NO_GPU, gsplat_status
+
+    for line in gpu_lines(*gsplat_status(), GSPLAT_VERSION):
+        typer.echo(line)
+    ok, reason = gsplat_status()
+    if not ok and reason != NO_GPU:
+        raise DejavuError(f"gsplat's CUDA kernels are unavailable: {reason}")
+
+
+def gpu_lines(ok: bool, reason: str, version: str) -> list[str]:
+    """What `dejavu setup gpu` prints for a capability result."""
+    import torch
+
+    from dejavu_cli.render.gsplat_backend import NO_GPU
+
+    if reason == NO_GPU or not torch.cuda.is_available():
+        return ["no CUDA GPU: every command renders with the PyTorch rasterizer on the CPU "
+                "(nothing to build; --device cpu)"]
+    name = torch.cuda.get_device_name()
+    if ok:
+        return [f"gsplat {version} CUDA kernels ready on {name}: commands on --device auto/cuda render with gsplat; "
+                "--device cpu renders with the PyTorch rasterizer"]
+    return [f"{name}: commands on --device auto/cuda render with the PyTorch rasterizer on the GPU (slower) "
+            "until gsplat's kernels build"]

@@ -145,6 +145,7 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
                     hook(state.step)
                 stage = 1 if state.step < s1 else 2
                 if opt is None or (stage == 2 and state.blendmaps is None):
+                    _keep_moments(state, opt)                 # stage 2 inherits stage 1's moments
                     opt = _stage_optimizer(state, stage, cfg)
                 local = state.step if stage == 1 else state.step - s1
                 for group in opt.param_groups:
@@ -154,22 +155,33 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
                 dt = time.perf_counter() - t0
                 state.seconds[stage - 1] += dt
                 state.history["seconds"].append(dt)
-                state.adam = adam_state_arrays(opt)
                 state.step += 1
                 state.history["step"].append(state.step)
-                for k in LOSS_KEYS:
-                    state.history[k].append(float(terms[k]))
+                values = torch.stack([terms[k].float() for k in LOSS_KEYS]).tolist()  # one device sync
+                for k, v in zip(LOSS_KEYS, values):
+                    state.history[k].append(v)
                 bar.update(1)
-                bar.set_postfix(stage=stage, loss=f"{float(terms['total']):.4f}")
+                bar.set_postfix(stage=stage, loss=f"{values[0]:.4f}")
                 if checkpoint is not None and checkpoint_due(state.step, cfg.steps, cfg.checkpoint_every,
                                                              time.monotonic() - last_ckpt):
+                    _keep_moments(state, opt)
                     checkpoint(state)
                     last_ckpt = time.monotonic()
+            _keep_moments(state, opt)
     except KeyboardInterrupt:
+        _keep_moments(state, opt)   # the moments that go with the live parameters
         raise Interrupted(state) from None
     finally:
         bar.close()
     return state
+
+
+def _keep_moments(state: TrainState, opt) -> None:
+    """Copy the optimizer's Adam moments into ``state.adam`` (host arrays for checkpoints). Done only when
+    they are needed (stage switch, checkpoint, interrupt, end), never per step: on a GPU each copy is a
+    device-to-host transfer of every moment and a sync."""
+    if opt is not None:
+        state.adam = adam_state_arrays(opt)
 
 
 def _stage_optimizer(state: TrainState, stage: int, cfg: CreateConfig) -> torch.optim.Optimizer:

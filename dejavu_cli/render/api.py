@@ -19,11 +19,12 @@ exactly the region where alpha can reach 1/255), alpha = min(0.999, opacity * ex
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
 
-from dejavu_cli.render.gsplat_backend import gsplat_available, rasterize_gsplat
+from dejavu_cli.render.gsplat_backend import gsplat_status, rasterize_gsplat
 from dejavu_cli.render.torch_raster import rasterize
 
 from ..errors import DejavuError
@@ -31,6 +32,42 @@ from ..errors import DejavuError
 
 class RenderInputError(DejavuError, ValueError):
     """Tensors passed to :func:`render` have the wrong shape, dtype or device."""
+
+
+class GsplatFallbackWarning(UserWarning):
+    """CUDA tensors are rendered with the PyTorch rasterizer because gsplat's kernels are unavailable."""
+
+
+_warned_fallback = False
+
+
+def _accelerated(device: torch.device) -> bool:
+    """True for devices where gsplat would be used (CUDA); a seam for tests."""
+    return device.type == "cuda"
+
+
+def choose_backend(device: torch.device, backend: str = "auto") -> str:
+    """``"gsplat"`` or ``"torch"`` for tensors on ``device``. ``"auto"`` picks gsplat on CUDA when its
+    kernels load, else the PyTorch rasterizer on the same device, with one warning per process saying why."""
+    global _warned_fallback
+    if backend == "torch":
+        return "torch"
+    if backend not in ("auto", "gsplat"):
+        raise RenderInputError(f"unknown backend {backend!r}: use 'auto', 'torch' or 'gsplat'")
+    if not _accelerated(device):
+        if backend == "gsplat":
+            raise DejavuError(f"backend 'gsplat' needs CUDA tensors (got {device}); use backend='torch'")
+        return "torch"
+    ok, reason = gsplat_status()
+    if ok:
+        return "gsplat"
+    if backend == "gsplat":
+        raise DejavuError(f"backend 'gsplat' is unavailable: {reason}")
+    if not _warned_fallback:
+        _warned_fallback = True
+        warnings.warn(f"rendering on {device} with the PyTorch rasterizer (slower) because {reason}",
+                      GsplatFallbackWarning, stacklevel=3)
+    return "torch"
 
 
 @dataclass
@@ -66,7 +103,7 @@ def _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
 def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, height: int,
            background: torch.Tensor | None = None, backend: str = "auto", near: float = 0.01,
            far: float = 1e10, eps2d: float = 0.3) -> RenderOutput:
-    """Render a batch of Gaussian sets; ``backend`` is ``"auto"`` (gsplat on CUDA, else torch),
+    """Render a batch of Gaussian sets; ``backend`` is ``"auto"`` (see :func:`choose_backend`),
     ``"gsplat"`` or ``"torch"``. Each batch element has its own Gaussians and camera. Differentiable
     w.r.t. means, quats, scales, opacities and colors."""
     _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height, background)
@@ -78,17 +115,10 @@ def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, he
     if background is None:
         background = torch.ones(3, dtype=means.dtype, device=means.device)
     background = background.to(means).expand(B, 3)
-    if backend == "auto":
-        backend = "gsplat" if gsplat_available(means.device) else "torch"
-    if backend == "gsplat":
-        if not gsplat_available(means.device):
-            raise DejavuError("backend 'gsplat' needs CUDA tensors and gsplat with its CUDA extension; "
-                              "use backend='torch'")
+    if choose_backend(means.device, backend) == "gsplat":
         rgb, alpha, depth = rasterize_gsplat(means, quats, scales, opacities, colors, viewmats, Ks, width,
                                              height, background, near, far, eps2d)
         return RenderOutput(rgb, alpha, depth)
-    if backend != "torch":
-        raise RenderInputError(f"unknown backend {backend!r}: use 'auto', 'torch' or 'gsplat'")
     feat, alpha = rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                             near=near, far=far, eps2d=eps2d)
     rgb = feat[..., :3] + (1 - alpha) * background[:, None, None, :]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .composite import composite, composite_autograd
-from .project import project_gaussians
+from .project import Projected, project_gaussians
 from .tiles import Bins, bin_tiles
 
 #: Tile edge of the torch path. Results do not depend on it (every pixel where alpha can reach 1/255 lies
@@ -37,8 +37,17 @@ def rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width: int,
     """
     if means.device.type == "cpu":
         torch.set_flush_denormal(True)
-    B, N = means.shape[:2]
     proj = project_gaussians(means, quats, scales, opacities, viewmats, Ks, width, height, near, far, eps2d)
+    return rasterize_projected(proj, opacities, colors, width, height, twin=twin, chunk=chunk, tile=tile,
+                               stats=stats)
+
+
+def rasterize_projected(proj: Projected, opacities, colors, width: int, height: int, twin: bool = False,
+                        chunk: int = 32, tile: int = TILE, stats: dict | None = None):
+    """Bin and composite already projected Gaussians (``proj`` fields [B, N, ...], opacities [B, N],
+    colors [B, N, D]); returns what :func:`rasterize` returns. Any projection with our conventions works
+    (tests feed gsplat's reference projection here)."""
+    B, N = opacities.shape[:2]
     bins: Bins = bin_tiles(proj, width, height, tile)
     if stats is not None:
         stats["intersections"] = bins.n_isect
