@@ -56,11 +56,6 @@ def _field(cls: type, name: str) -> dataclasses.Field:
     raise KeyError(f"{cls.__name__} has no field {name!r}")
 
 
-def help_of(cls: type, name: str) -> str:
-    """The help string of field ``name`` of dataclass ``cls``."""
-    return _field(cls, name).metadata.get("help", "")
-
-
 def default_of(cls: type, name: str) -> Any:
     f = _field(cls, name)
     if f.default is not dataclasses.MISSING:

@@ -1,4 +1,5 @@
-"""Options every command spells the same way: ``-o/--output``, ``--device``, ``--quiet``.
+"""Options every command spells the same way that no config dataclass holds: ``-o/--output``, ``--quiet``
+(``--device`` and the rest come from the configs through ``config.option``).
 
 Light on purpose (the CLI builds its help from it): typer only.
 """
@@ -7,8 +8,6 @@ from __future__ import annotations
 
 import typer
 
-from dejavu_cli.config import DEVICE_HELP
-
 
 def output(what: str, suffix: str, required: bool = True, default=None, more: str = ""):
     """``-o/--output PATH`` of a command that writes ``what``; states the suffix rule."""
@@ -16,10 +15,6 @@ def output(what: str, suffix: str, required: bool = True, default=None, more: st
             f"written atomically (an existing file is replaced only by a complete one).")
     return typer.Option(... if required else default, "-o", "--output", metavar="PATH",
                         help=f"{what} ({suffix}). {more + ' ' if more else ''}{rule}")
-
-
-def device(default: str = "auto"):
-    return typer.Option(default, "--device", metavar="DEVICE", help=DEVICE_HELP)
 
 
 def quiet():

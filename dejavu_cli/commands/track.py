@@ -50,11 +50,9 @@ def track(
     from dejavu_cli.device import resolve_device
     from dejavu_cli.head.registry import load_head, spec
     from dejavu_cli.io.atomic import atomic_path
-    from dejavu_cli.io.video_reader import probe
     from dejavu_cli.track.api import summarize, track_cached, write_preview
     cfg = TrackConfig(head=spec(head).name, size=size, device=str(resolve_device(device)), every=every,
                       iterations=iterations)
-    probe(src)  # a one-line error for a missing or unreadable video before anything else
     t0 = time.perf_counter()
     tr, cached, reused = track_cached(src, cfg, progress=True, refresh=refresh)
     seconds = time.perf_counter() - t0

@@ -45,7 +45,7 @@ def check_writable(path: Path, what: str = "output", need_bytes: int = 0) -> Non
         raise DejavuError(f"{what} folder does not exist: {parent}")
     if not parent.is_dir():
         raise DejavuError(f"{what} folder {parent} is a file, not a folder")
-    tmp = temp_name(path) + "xx"   # + room for the second temp a video with audio uses (".s" before the suffix)
+    tmp = temp_name(path)
     try:
         limit = os.pathconf(parent, "PC_NAME_MAX")
     except (OSError, ValueError):

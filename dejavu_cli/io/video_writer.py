@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -45,7 +46,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
         if audio_from is None:
             n = _encode(imageio_ffmpeg.get_ffmpeg_exe(), tmp, frames, fps, (w, h), quality, path.name)
         else:
-            silent = tmp.with_suffix(".s.mp4")  # the temp name's random token keeps it unique
+            # a short name of its own: never longer than the checked temp name, unique by its token
+            silent = tmp.with_name(f".dejavu-{secrets.token_hex(4)}.silent.mp4")
             try:
                 n = _encode(imageio_ffmpeg.get_ffmpeg_exe(), silent, frames, fps, (w, h), quality, path.name)
                 _mux(imageio_ffmpeg.get_ffmpeg_exe(), silent, Path(audio_from), audio_start, tmp, n / float(fps))

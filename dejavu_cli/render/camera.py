@@ -66,9 +66,17 @@ def orbit_viewmats(n: int, distance: float = DEFAULT_DISTANCE, max_yaw_deg: floa
                    elevation_deg: float = 0.0, target=(0.0, 0.0, 0.0), device=None) -> torch.Tensor:
     """[n, 4, 4] cameras circling the y axis (a full turntable when ``max_yaw_deg`` is 360)."""
     if max_yaw_deg >= 360:
-        yaw = torch.arange(n, dtype=torch.float32, device=device) * (2 * math.pi / n)
+        yaw_deg = torch.arange(n, dtype=torch.float32, device=device) * (360.0 / n)
     else:
-        yaw = torch.linspace(-1, 1, n, device=device) * math.radians(max_yaw_deg)
+        yaw_deg = torch.linspace(-1, 1, n, device=device) * float(max_yaw_deg)
+    return yaw_viewmats(yaw_deg, distance, elevation_deg, target, device)
+
+
+def yaw_viewmats(yaws_deg, distance: float = DEFAULT_DISTANCE, elevation_deg: float = 0.0,
+                 target=(0.0, 0.0, 0.0), device=None) -> torch.Tensor:
+    """[n, 4, 4] cameras at the given angles [n] (degrees) around the y axis, looking at ``target``
+    (0: in front of the face on +z; 90: on +x, the subject's left)."""
+    yaw = torch.deg2rad(torch.as_tensor(yaws_deg, dtype=torch.float32, device=device))
     el = math.radians(elevation_deg)
     tgt = torch.tensor(target, dtype=torch.float32, device=device)
     eye = torch.stack([distance * torch.sin(yaw) * math.cos(el), torch.full_like(yaw, distance * math.sin(el)),

@@ -33,10 +33,10 @@ __all__ = ["SCHEMA", "Landmarker", "MediaPipeLandmarker", "TrackConfig", "TrackR
 def summarize(path, with_seen: bool = True) -> dict:
     """``track.file.summarize`` plus, when the head model is set up, the share of the head surface the video
     shows (``head_seen``) and ``capture_hint``: a line saying how to film when the sides or back are missing."""
-    facts = track_file.summarize(path)
+    t = load_track(path)
+    facts = track_file.summarize(path, t)
     seen = None
-    if with_seen and is_ready(facts["head"]):
-        t = load_track(path)
+    if with_seen and is_ready(t.head):
         seen = seen_share(load_head(t.head), t.identity, t.rotvec, t.translation, t.viewmat, t.valid)
         facts["head_seen"] = seen
     facts["capture_hint"] = CAPTURE_HINT if needs_capture_hint(facts["pose_range_deg"], seen) else None

@@ -143,11 +143,12 @@ def jitter(x: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
     return (float(d1.mean()) if d1.size else 0.0, float(d2.mean()) if d2.size else 0.0)
 
 
-def summarize(path: str | os.PathLike) -> dict:
+def summarize(path: str | os.PathLike, track: TrackResult | None = None) -> dict:
     """Facts for ``dejavu info FILE --json``: frames, tracked frames, fps, head, landmark error, jitter, the
     head-pose range and, under ``"frames"``, each row's ``{"index", "tracked", "yaw", "pitch", "roll"}``
-    (degrees, ``track.seen.head_angles``; untracked rows hold interpolated angles)."""
-    t = load_track(path)
+    (degrees, ``track.seen.head_angles``; untracked rows hold interpolated angles). ``track``: the file's
+    contents when the caller has already loaded it."""
+    t = track if track is not None else load_track(path)
     v = t.valid
     err = t.landmark_error[v]
     rot_step, rot_jit = jitter(np.degrees(t.rotvec), v)

@@ -7,7 +7,6 @@ four expression presets (``avatar.expressions``). One uint8 image; PNG via ``wri
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import cv2
@@ -17,16 +16,10 @@ import torch
 from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.expressions import preset_expression
 from dejavu_cli.io.atomic import atomic_path
-from dejavu_cli.render.camera import look_at
+from dejavu_cli.render.camera import yaw_viewmats
 
 ANGLES = (0, 45, 90, 135, 180)
 EXPRESSIONS = ("neutral", "smile", "surprise", "frown", "blink")
-
-
-def _orbit(angles_deg, distance: float, centre: torch.Tensor, device) -> torch.Tensor:
-    yaw = torch.tensor([math.radians(a) for a in angles_deg], device=device)
-    eye = torch.stack([distance * torch.sin(yaw), torch.zeros_like(yaw), distance * torch.cos(yaw)], -1) + centre
-    return look_at(eye, centre.expand_as(eye))
 
 
 def contact_sheet(animator: Animator, size: int = 512, background: float = 1.0) -> np.ndarray:
@@ -37,8 +30,8 @@ def contact_sheet(animator: Animator, size: int = 512, background: float = 1.0) 
     with torch.no_grad():
         g = animator.gaussians(animator.neutral(1))
         lo, hi = g["means"][0].min(0).values, g["means"][0].max(0).values
-        centre = (lo + hi) / 2
-        views = _orbit(ANGLES, animator.avatar.distance, centre, dev)
+        centre = tuple(((lo + hi) / 2).tolist())
+        views = yaw_viewmats(ANGLES, animator.avatar.distance, 0.0, centre, dev)
         top = [animator.render(animator.neutral(1), viewmats=views[i:i + 1], Ks=K[None], size=size,
                                background=bg).rgb[0] for i in range(len(ANGLES))]
         names = list(animator.head.expression_names)
