@@ -9,7 +9,7 @@ For each: create (preset and extra CreateConfig overrides from the command line)
 spikes and see-through, the wall time, and a contact sheet PNG (turntable 0-180 deg, neutral + 4
 expressions). Prints one table (markdown) and writes ``fidelity.json`` beside the sheets.
 
-    python benchmarks/fidelity.py --out /tmp/fid --clips talking,turns,demo [--preset fast] [--set steps=600]
+    python benchmarks/fidelity.py --out /tmp/fid --clips talking,turns,demo [--preset standard] [--set steps=600]
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def run_clip(name: str, video: Path, out_dir: Path, preset: str, overrides: dict
             "eval_size": rep["eval_size"], "eval_frames": rep["eval_frames"], "psnr_train_res": rep["psnr_train_res"],
             "train_resolution": rep["train_resolution"], "spikes": art["spikes"], "see_through": art["see_through"],
             "head_seen": cov["head_seen"]["total"], "gaussians": rep["gaussians"], "wall_s": round(wall, 1),
+            "guessed": cov.get("guessed"), "seconds_create": rep["seconds_total"],
             "sheet": str(sheet), "report_png": str(png)}
 
 
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path, help="folder for avatars, reports, sheets, fidelity.json")
     ap.add_argument("--clips", default="talking,turns,demo")
-    ap.add_argument("--preset", default="fast")
+    ap.add_argument("--preset", default="standard")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="CreateConfig override, e.g. --set steps=600 (repeatable)")
     ap.add_argument("--sheet-size", type=int, default=512)

@@ -12,7 +12,11 @@ from dejavu_cli.create.config import CreateConfig
 
 
 def _cfg(**kw) -> CreateConfig:
-    base = dict(steps=16, resolution=48, uv_size=32, batch=2, device="cpu", max_eval_frames=4, seed=0)
+    # No random backgrounds: the synthetic ground truth is the template avatar, whose scalp is half transparent
+    # (opacity logit 0); its crops blend that scalp with white, which a binary person mask cannot express over
+    # another colour (37.4 -> 25.5 dB after 16 steps; on real clips, whose hair is opaque, it gains, docs/create.md).
+    base = dict(steps=16, resolution=48, uv_size=32, batch=2, device="cpu", max_eval_frames=4, seed=0,
+                random_background=False)
     base.update(kw)
     return CreateConfig(**base)
 
@@ -131,7 +135,7 @@ def test_cli_rejects_bad_options_and_missing_checkpoint(cli, tmp_path, capsys):
     video = tmp_path / "v.mp4"
     video.write_bytes(b"\x00" * 64)
     assert cli("create", video, "-o", tmp_path / "a.npz", "--preset", "huge") == 1
-    assert "--preset must be one of fast, paper" in capsys.readouterr().err
+    assert "--preset must be one of standard, fast, paper" in capsys.readouterr().err
     assert cli("create", tmp_path / "missing.mp4", "-o", tmp_path / "a.npz") == 1
     assert "video not found" in capsys.readouterr().err
     assert cli("create", video, "-o", video) == 1
@@ -152,7 +156,7 @@ def test_cli_interrupt_exits_130_with_checkpoint_hint(cli, tmp_path, capsys, mon
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("outside_weight,ratio", [(0.0, 0.55), (0.1, 0.7), (1.0, None)])
+@pytest.mark.parametrize("outside_weight,ratio", [(0.0, 0.55), (0.1, 0.7), (1.0, 0.7)])
 def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path, outside_weight, ratio):
     """A video cut through the head (the top quarter of every crop lies above the frame, padded white as
     the tracker's crops are): create must not learn white hair there, and its metrics count filmed pixels.
@@ -169,9 +173,6 @@ def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path, ou
     _, rep = create_avatar(cut, None, _cfg(outside_weight=outside_weight), tmp_path / "cut.npz",
                            crops=padded, progress=False)
     assert rep["outside_frame"] == pytest.approx(0.25, abs=1e-6)
-    if ratio is None:  # the padding treated as background (the behaviour before coverage): worse
-        assert rep["psnr"] < 30.0, rep["psnr"]
-        return
     assert rep["psnr"] >= 30.0, rep["psnr"]
 
     # what the avatar renders above the frame stays closer to the true (unfilmed) head than to the padding
@@ -192,4 +193,6 @@ def test_pixels_outside_the_source_frame_are_not_trained(synthetic, tmp_path, ou
     assert head.sum() > 20
     err_avatar = np.abs(img[top] - truth)[head].mean()
     err_white = np.abs(1.0 - truth)[head].mean()
+    # even with the padding as background (weight 1, the behaviour before coverage, which learnt white hair)
+    # the prior's fill gives the never-filmed texels the seen region's colour instead
     assert err_avatar < ratio * err_white, (err_avatar, err_white)

@@ -87,7 +87,8 @@ def test_report_scores_at_the_crop_size_with_labelled_training_figures(created):
     assert rep["psnr"] != rep["psnr_train_res"] and math.isfinite(rep["psnr_train_res"])
     assert set(rep["artifacts"]) >= {"spikes", "see_through"} and 0 <= rep["artifacts"]["spikes"] <= 1
     cov = rep["coverage"]
-    assert set(cov) == {"pose_range_deg", "head_seen", "uv_seen", "capture_hint"}
+    assert set(cov) == {"pose_range_deg", "head_seen", "uv_seen", "capture_hint", "guessed"}
+    assert cov["guessed"]["mirrored"] + cov["guessed"]["region_prior"] > 0   # the synthetic clip is frontal
     assert 0 < cov["head_seen"]["total"] <= 1 and 0 < cov["uv_seen"]["total"] <= 1 and "scalp" in cov["uv_seen"]
     assert json.loads(out.with_name("a.report.json").read_text())["eval_size"] == 48
 
@@ -176,7 +177,7 @@ def test_texel_visibility_front_and_back(test_head):
     assert cf.max() == 2 and set(cf.unique().tolist()) <= {0, 2}           # both frames alike
     assert cf[face].float().mean() > 0.6 and cb[face].float().mean() < 0.1  # the face is seen from the front only
     assert bool(((cf > 0) | (cb > 0)).float().mean() > ((cf > 0).float().mean() + 0.2))
-    assert float(bf.max()) <= 1.0 and float(bf[cf == 0].max()) == 0.0
+    assert float(bf.max()) <= 1.0 and float(bf[cf == 0].max()) <= 0.3   # in view only at a grazing angle
     s = seen_summary(layout, cf)
     assert 0 < s["total"] < 1 and s["face"] > s["scalp"]
     cover = torch.zeros(2, 128, 128, 1)                                    # nothing filmed: nothing seen

@@ -75,10 +75,14 @@ def test_track_clip_writes_file_cache_and_crops(cli, clip, tmp_path, monkeypatch
     assert np.all(np.abs(centre - 64) < 20)
     facts = summarize(out)
     assert facts["tracked_frames"] == 30 and facts["landmark_error_px"] < 6 and "jitter" in facts
-    assert list((session_home / "tracks").glob(f"{track.video_sha256}-test-128-e1.track.npz"))
+    assert list((session_home / "tracks").glob(f"{track.video_sha256}-test-128-e1-*.track.npz"))
     capsys.readouterr()
-    assert cli("track", clip, "--head", "test", "--size", "128", "-o", tmp_path / "b.track.npz") == 0
+    assert cli("track", clip, "--head", "test", "--size", "128", "--iterations", "80", "-o",
+               tmp_path / "b.track.npz") == 0
     assert "reused" in capsys.readouterr().out
+    assert cli("track", clip, "--head", "test", "--size", "128", "--iterations", "60", "-o",
+               tmp_path / "c.track.npz") == 0                    # another fit option: never the old result
+    assert "reused" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content, message", [(b"not a video", "not a video"), (None, "not found")])

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from dejavu_cli.avatar.file import check_layout
-from dejavu_cli.avatar.gaussians import activate, blend_weights, compose_maps, maps_to_raw
+from dejavu_cli.avatar.gaussians import activate, blend_keep, blend_weights, compose_maps, maps_to_raw
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import HeadParams
 from dejavu_cli.render.api import render
@@ -31,6 +31,8 @@ class Animator:
         as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
         self.base = as_t(avatar.base_maps())                                   # [N, 13]
         self.blendmaps = as_t(avatar.blendmaps)                                # [D, N, 13]
+        self.rectification = as_t(avatar.rectification)                        # [N, 13] the global map
+        self.blend_range = None if avatar.blend_range is None else as_t(avatar.blend_range)  # [2, D]
         self.identity = as_t(avatar.identity)
         if self.identity.shape[-1] != head.n_identity:
             raise DejavuError(f"avatar field identity has {self.identity.shape[-1]} coefficients, the {head.name} "
@@ -56,13 +58,15 @@ class Animator:
         return p
 
     def maps(self, params: HeadParams) -> torch.Tensor:
-        """Per-frame UV maps [B, N, 13] (blendmaps weighted by softmax over the driver expressions)."""
+        """Per-frame UV maps [B, N, 13]: blendmaps weighted by softmax over the driver expressions, falling back
+        to the global map beyond the training expressions' range (``gaussians.blend_keep``)."""
         B = self.head.batch_of(params)
         if self.blendmaps.shape[0] == 0:
             return compose_maps(self.base).expand(B, -1, -1)
         expr = params.expression if params.expression is not None else \
             torch.zeros(B, self.head.n_expression, device=self.device)
-        return compose_maps(self.base, self.blendmaps, blend_weights(expr, self.drivers))
+        keep = blend_keep(expr, self.drivers, self.blend_range)
+        return compose_maps(self.base, self.blendmaps, blend_weights(expr, self.drivers), keep, self.rectification)
 
     def _complete(self, params: HeadParams) -> HeadParams:
         if params.identity is None:

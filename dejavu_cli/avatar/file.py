@@ -40,6 +40,8 @@ class Avatar:
     dejavu_version, created (ISO 8601 UTC), source_video_sha256 ("" for templates)
     neutral_* / canonical_*: the source video's rest parameters (optional, zeros by default)
     texel_seen      [N] share of (sampled) training frames that saw each Gaussian (optional; 0 = guessed)
+    blend_range     [2, D] low/high of the driver coefficients over the training frames (optional; beyond
+                    it the blend falls back to the global map: ``gaussians.blend_keep``)
     """
 
     head: str
@@ -64,6 +66,7 @@ class Avatar:
     canonical_rotvec: np.ndarray | None = None
     canonical_translation: np.ndarray | None = None
     texel_seen: np.ndarray | None = None
+    blend_range: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -99,6 +102,7 @@ AVATAR_SCHEMA = {
     "source_video_sha256": Field("U", optional=True),
     **{name: Field("f", (n,), optional=True) for name, n in NEUTRAL_FIELDS.items()},
     "texel_seen": Field("f", ("N",), min=0.0, max=1.0, optional=True),
+    "blend_range": Field("f", (2, "D"), optional=True),
 }
 
 
@@ -148,6 +152,8 @@ def avatar_arrays(avatar: Avatar) -> dict[str, np.ndarray]:
             arrays[name] = np.asarray(value, np.float32).reshape(-1)
     if avatar.texel_seen is not None:
         arrays["texel_seen"] = np.asarray(avatar.texel_seen, np.float16).reshape(-1)
+    if avatar.blend_range is not None:
+        arrays["blend_range"] = np.asarray(avatar.blend_range, np.float32)
     return arrays
 
 
@@ -179,7 +185,8 @@ def load_avatar(path: str | os.PathLike) -> Avatar:
             image_size=int(d["image_size"]), dejavu_version=str(d.get("dejavu_version", "")),
             created=str(d.get("created", "")), source_video_sha256=str(d.get("source_video_sha256", "")),
             **{k: d[k].astype(np.float32) for k in NEUTRAL_FIELDS if k in d},
-            texel_seen=d["texel_seen"].astype(np.float32) if "texel_seen" in d else None)
+            texel_seen=d["texel_seen"].astype(np.float32) if "texel_seen" in d else None,
+            blend_range=d["blend_range"].astype(np.float32) if "blend_range" in d else None)
     except (TypeError, ValueError) as exc:
         raise DejavuError(f"{path} is a damaged avatar file ({exc})") from None
     _validate(avatar, str(path))
@@ -211,6 +218,9 @@ def _validate(a: Avatar, where: str) -> None:
     ]
     if a.texel_seen is not None:
         checks.append((np.asarray(a.texel_seen).shape == (n,), "texel_seen must be [N]"))
+    if a.blend_range is not None:
+        checks.append((np.asarray(a.blend_range).shape == (2, np.asarray(a.blendmaps).shape[0]),
+                       "blend_range must be [2, D]"))
     for ok, message in checks:
         if not ok:
             raise DejavuError(f"{where}: invalid avatar ({message})")

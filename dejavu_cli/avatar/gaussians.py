@@ -19,13 +19,43 @@ def blend_weights(expression: torch.Tensor, drivers: torch.Tensor) -> torch.Tens
     return torch.softmax(expression[:, drivers], dim=-1)
 
 
+#: Distance beyond the training range (in training-range widths) at which the blendmap mix has fallen back
+#: to ``exp(-1)`` of the way to the global map; and the smallest range width a driver counts with.
+FALLBACK_WIDTH = 0.5
+MIN_SPAN = 0.05
+
+
+def blend_keep(expression: torch.Tensor, drivers: torch.Tensor, blend_range: torch.Tensor | None) -> torch.Tensor:
+    """How much of the blendmap mix a frame keeps [B] in (0, 1] (not in the paper; docs/create.md).
+
+    Inside the training frames' range of the driver coefficients (blend_range [2, D]: low and high) it is 1;
+    beyond it falls smoothly, ``exp(-(d / FALLBACK_WIDTH)^2)`` with d the Euclidean distance outside the range
+    in range widths, so an expression the video never showed gets the global map instead of an extrapolated
+    blend. expression [B, n_exp]; None range: always 1."""
+    if blend_range is None:
+        return torch.ones(expression.shape[0], dtype=expression.dtype, device=expression.device)
+    x = expression[:, drivers]
+    lo, hi = blend_range[0].to(x), blend_range[1].to(x)
+    span = (hi - lo).clamp_min(MIN_SPAN)
+    d = ((torch.relu(x - hi) + torch.relu(lo - x)) / span).norm(dim=-1)
+    return torch.exp(-(d / FALLBACK_WIDTH) ** 2)
+
+
 def compose_maps(base: torch.Tensor, blendmaps: torch.Tensor | None = None,
-                 weights: torch.Tensor | None = None) -> torch.Tensor:
+                 weights: torch.Tensor | None = None, keep: torch.Tensor | None = None,
+                 rectification: torch.Tensor | None = None) -> torch.Tensor:
     """Per-frame maps [B, N, 13] = base [N, 13] (U_init + mean offsets + global delta when there are no
-    blendmaps) + sum_d weights[:, d] * blendmaps[d] (eq. 11; blendmaps [D, N, 13], weights [B, D])."""
+    blendmaps) + sum_d weights[:, d] * blendmaps[d] (eq. 11; blendmaps [D, N, 13], weights [B, D]).
+
+    With ``keep`` [B] (:func:`blend_keep`) and the global ``rectification`` [N, 13], the blend term becomes
+    ``keep * mix + (1 - keep) * rectification``."""
     if blendmaps is None or blendmaps.shape[0] == 0:
         return base[None] if weights is None else base[None].expand(weights.shape[0], -1, -1)
-    return base[None] + torch.einsum("bd,dnc->bnc", weights.to(blendmaps.dtype), blendmaps)
+    mix = torch.einsum("bd,dnc->bnc", weights.to(blendmaps.dtype), blendmaps)
+    if keep is not None and rectification is not None:
+        k = keep.to(mix.dtype)[:, None, None]
+        mix = k * mix + (1.0 - k) * rectification[None]
+    return base[None] + mix
 
 
 def maps_to_raw(layout, maps: torch.Tensor, verts: torch.Tensor) -> dict[str, torch.Tensor]:

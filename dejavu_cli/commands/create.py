@@ -47,7 +47,8 @@ def create(
     steps and on Ctrl-C; run the same command with --resume to continue. A still photo is refused: use
     `dejavu reconstruct` for one.
 
-    Example: dejavu create me.mp4 -o me.npz   (fast preset; on a GPU: --preset paper)
+    Example: dejavu create me.mp4 -o me.npz   (standard preset, under 10 min on a CPU; --preset fast for a
+    2-minute look; on a GPU: --preset paper)
     """
     from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
 

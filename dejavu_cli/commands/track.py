@@ -71,6 +71,11 @@ def track(
             line += (f"; head surface seen: {seen['total']:.0%} (face {seen['face']:.0%}, scalp "
                      f"{seen['scalp']:.0%}, ears {seen['ears']:.0%})")
         typer.echo(line)
+    regions = facts.get("landmark_error_regions")
+    if regions:
+        typer.echo("landmark error by region (px): " + ", ".join(
+            f"{k.removesuffix('_px').replace('_', ' ')} {v:+.1f}" if "opening" in k else
+            f"{k.removesuffix('_px')} {v:.1f}" for k, v in regions.items()))
     if facts.get("capture_hint"):
         typer.echo(f"note: {facts['capture_hint']}")
     if prev:

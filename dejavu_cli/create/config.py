@@ -1,7 +1,8 @@
 """Configuration of ``dejavu create`` (personalization, paper section 3.4) and its two presets.
 
-``paper`` follows the paper (section 4.2); ``fast`` is sized so a 15 s clip finishes on two CPU cores in
-under 20 minutes including tracking. Where the paper and the official code differ (research notes
+``paper`` follows the paper (section 4.2); ``standard`` (the default) is sized so a 15 s clip finishes on two
+CPU cores in under 10 minutes including tracking, ``fast`` in about 2 minutes (a quick look). Where the paper
+and the official code differ (research notes
 section 1.6) the ``paper`` preset follows the paper; docs/create.md lists each difference.
 """
 
@@ -14,20 +15,21 @@ from dejavu_cli.config import DEVICE_HELP, check_config, check_device_name, knob
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.registry import DEFAULT_HEAD, default_uv_size, head_help, spec
 
-PRESETS = ("fast", "paper")
+PRESETS = ("standard", "fast", "paper")
 
 
 @dataclass
 class CreateConfig:
-    preset: str = knob("fast", "Preset: paper (512^2 renders, the head's UV size, batch 8; for a GPU) or fast "
-                               "(small, for a CPU).", choices=PRESETS)
+    preset: str = knob("standard", "Preset: standard (384^2 renders, UV 256, 400 steps: under 10 minutes for a "
+                                   "15 s clip on 2 CPU cores), fast (128^2, UV 128, 300 steps: about 2 minutes) "
+                                   "or paper (512^2, the head's UV size, batch 8; for a GPU).", choices=PRESETS)
     head: str = knob(DEFAULT_HEAD, head_help(), metavar="HEAD")
-    steps: int = knob(300, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).", min=1,
+    steps: int = knob(400, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).", min=1,
                      max=1_000_000)
     stage1_fraction: float = knob(0.3, "Fraction of the steps spent in stage 1 (global UV rectification).",
                                    min=0.0, max=1.0)
-    resolution: int = knob(128, "Training render resolution (square, pixels).", min=16, max=2048)
-    uv_size: int = knob(128, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).",
+    resolution: int = knob(384, "Training render resolution (square, pixels).", min=16, max=2048)
+    uv_size: int = knob(256, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).",
                        min=16, max=1024)
     batch: int = knob(4, "Frames per optimization step (one renderer call per step).", min=1, max=256)
     n_blend: int = knob(10, "Number D of expression-aware blendmaps (paper: 10; 0: stage 1 only).", min=0, max=10)
@@ -39,6 +41,23 @@ class CreateConfig:
     w_lpips: float = knob(0.5, "Weight of LPIPS (used only when the lpips package works; it does not offline).")
     w_pos: float = knob(0.5, "Weight of the position regularizer ||delta_pos * M_mu||.")
     w_scale: float = knob(5e-5, "Weight of the scale regularizer ||delta_s||.")
+    w_shape: float = knob(0.3, "Weight of the anisotropy and maximum-scale regularizer (no needles; 0: off).",
+                          min=0.0)
+    max_scale: float = knob(0.008, "Longest Gaussian axis (standard deviation, metres) the shape regularizer "
+                                   "allows for free.", min=1e-5, max=1.0)
+    max_ratio: float = knob(8.0, "Longest over middle Gaussian axis the shape regularizer allows for free.",
+                            min=1.0, max=1000.0)
+    w_opacity: float = knob(0.0, "Weight of the opacity floor on texels the video rarely saw (face, scalp, "
+                                 "ears): nothing behind the scalp shows through (0: off).", min=0.0)
+    visibility_gain: float = knob(4.0, "Position/scale regularizers grow to 1 + GAIN times their weight on "
+                                       "texels no training frame saw (0: the paper's uniform weights).", min=0.0)
+    random_background: bool = knob(True, "Composite render and target over a random colour per frame and step "
+                                         "(the target's mask as alpha), so no backdrop colour trains into the head.")
+    mirror_fill: bool = knob(True, "After training, texels no frame saw take their left-right mirror texel's "
+                                   "maps when that one was seen, else the region's seen colour (the hair on "
+                                   "the scalp), opaque, on the head surface.")
+    blend_fallback: bool = knob(False, "Beyond the training frames' range of expressions the blendmap mix falls "
+                                      "back smoothly to the global map (no extrapolated blends).")
     outside_weight: float = knob(0.1, "Loss weight of crop pixels outside the filmed video frame (the tracker pads "
                                       "them white): 0 ignores them, 1 treats them as background. A little keeps "
                                       "unfilmed Gaussians from stretching freely; metrics never count them.",
@@ -80,8 +99,10 @@ def preset_config(name: str, **overrides) -> CreateConfig:
     if name == "paper":
         uv = default_uv_size(overrides.get("head") or DEFAULT_HEAD)
         base = CreateConfig(preset="paper", steps=800, resolution=512, uv_size=uv, batch=8)
+    elif name == "fast":
+        base = CreateConfig(preset="fast", steps=300, resolution=128, uv_size=128)
     else:
-        base = CreateConfig(preset="fast")
+        base = CreateConfig(preset="standard")
     fields = {f.name for f in dataclasses.fields(CreateConfig)}
     clean = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(clean) - fields
@@ -98,10 +119,12 @@ PRESET_FIELDS = ("steps", "resolution", "uv_size", "batch")
 
 def preset_note(name: str) -> str:
     """``"Default: the preset's (fast 300, paper 800)."`` for a field a preset sets."""
-    fast, paper = preset_config("fast"), preset_config("paper")
+    std, fast, paper = preset_config("standard"), preset_config("fast"), preset_config("paper")
     if name == "uv_size":
-        return f"Default: the preset's (fast {fast.uv_size}, paper: the head model's default)."
-    return f"Default: the preset's (fast {getattr(fast, name)}, paper {getattr(paper, name)})."
+        return (f"Default: the preset's (standard {std.uv_size}, fast {fast.uv_size}, paper: the head model's "
+                f"default).")
+    return (f"Default: the preset's (standard {getattr(std, name)}, fast {getattr(fast, name)}, "
+            f"paper {getattr(paper, name)}).")
 
 
 def validate(cfg: CreateConfig) -> None:

@@ -27,11 +27,12 @@ from dejavu_cli.create import stages
 from dejavu_cli.create.checkpoint import adam_state_arrays, restore_adam
 from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.problem import Problem, render_batch
-from dejavu_cli.fit import losses
+from dejavu_cli.fit import losses, priors
+from dejavu_cli.uv.maps import OPACITY, SCALE
 
 #: Longest time between two periodic checkpoints (with ``cfg.checkpoint_every`` > 0).
 CHECKPOINT_SECONDS = 300.0
-LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale")
+LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale", "shape", "opacity")
 HISTORY_KEYS = ("step",) + LOSS_KEYS + ("seconds",)
 
 
@@ -78,7 +79,13 @@ def state_from_arrays(arrays: dict, meta: dict, device) -> TrainState:
         delta_global=torch.tensor(arrays["delta_global"], device=device),
         blendmaps=None if blend is None else torch.tensor(blend, device=device),
         step=int(meta["step"]), generator=gen, adam={k: v for k, v in arrays.items() if k.startswith("adam")},
-        history=meta["history"], seconds=list(meta["seconds"]))
+        history=_complete_history(meta["history"]), seconds=list(meta["seconds"]))
+
+
+def _complete_history(history: dict) -> dict:
+    """A checkpoint's loss history with series it predates (a newer loss term) filled with zeros."""
+    n = len(history.get("step", []))
+    return {**{k: [0.0] * n for k in HISTORY_KEYS}, **history}
 
 
 @contextlib.contextmanager
@@ -102,17 +109,29 @@ def deferred_sigint():
 
 
 def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: CreateConfig,
-                lpips_fn=None) -> dict[str, torch.Tensor]:
-    """Loss terms of one batch (paper eq. 8 without L_view).  delta [B, N, 13] in optimized units (positions
-    in cm; the regularizers see these units, as the official code), idx [B]."""
-    rgb = render_batch(problem, delta * stages.channel_scale(delta.device), idx).rgb
-    target = problem.target(idx)
+                lpips_fn=None, background: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Loss terms of one batch (paper eq. 8 without L_view, plus the prior's shape and opacity terms).
+
+    delta [B, N, 13] in optimized units (positions in cm; the regularizers see these units, as the official
+    code), idx [B]; background [B, 3]: render and target composited over it (None: white)."""
+    maps_delta = delta * stages.channel_scale(delta.device)
+    rgb = render_batch(problem, maps_delta, idx, background=background).rgb
+    target = problem.target(idx, background)
     rgb = losses.observed(rgb, target, problem.inside(idx), cfg.outside_weight)
+    zero = torch.zeros((), device=rgb.device)
     terms = {"l1": losses.l1_loss(rgb, target), "ssim": losses.ssim_loss(rgb, target),
-             "pos": losses.position_reg(delta, problem.pos_weights), "scale": losses.scale_reg(delta)}
-    terms["lpips"] = lpips_fn(rgb, target) if lpips_fn is not None else torch.zeros((), device=rgb.device)
+             "pos": losses.position_reg(delta, problem.pos_weights),
+             "scale": losses.scale_reg(delta, problem.scale_weights), "shape": zero, "opacity": zero}
+    if cfg.w_shape > 0 or (cfg.w_opacity > 0 and problem.opacity_weights is not None):
+        full = problem.u_base + maps_delta                               # [B, N, 13] maps of the frames
+        if cfg.w_shape > 0:
+            terms["shape"] = priors.shape_reg(full[..., SCALE], cfg.max_scale, cfg.max_ratio)
+        if cfg.w_opacity > 0 and problem.opacity_weights is not None:
+            terms["opacity"] = priors.opacity_floor_reg(full[..., OPACITY][..., 0], problem.opacity_weights)
+    terms["lpips"] = lpips_fn(rgb, target) if lpips_fn is not None else zero
     terms["total"] = (cfg.w_l1 * terms["l1"] + cfg.w_ssim * terms["ssim"] + cfg.w_lpips * terms["lpips"]
-                      + cfg.w_pos * terms["pos"] + cfg.w_scale * terms["scale"])
+                      + cfg.w_pos * terms["pos"] + cfg.w_scale * terms["scale"] + cfg.w_shape * terms["shape"]
+                      + cfg.w_opacity * terms["opacity"])
     return terms
 
 
@@ -208,8 +227,10 @@ def _stage_optimizer(state: TrainState, stage: int, cfg: CreateConfig) -> torch.
 def _one_step(problem: Problem, state: TrainState, stage: int, opt, cfg: CreateConfig, lpips_fn):
     pos = torch.randint(len(problem.train), (cfg.batch,), generator=state.generator)
     idx = problem.train[pos.to(problem.train.device)]
-    delta = stages.frame_delta(stage, state.delta_global, state.blendmaps, problem.expression[idx], problem.drivers)
-    terms = step_losses(problem, delta, idx, cfg, lpips_fn)
+    bg = torch.rand(cfg.batch, 3, generator=state.generator).to(problem.device) if cfg.random_background else None
+    delta = stages.frame_delta(stage, state.delta_global, state.blendmaps, problem.expression[idx], problem.drivers,
+                               problem.blend_range)
+    terms = step_losses(problem, delta, idx, cfg, lpips_fn, background=bg)
     opt.zero_grad(set_to_none=True)
     if torch.isfinite(terms["total"]):
         terms["total"].backward()
@@ -219,11 +240,11 @@ def _one_step(problem: Problem, state: TrainState, stage: int, opt, cfg: CreateC
     return {k: v.detach() for k, v in terms.items()}
 
 
-def final_delta(state: TrainState, expression: torch.Tensor, drivers) -> torch.Tensor:
+def final_delta(state: TrainState, expression: torch.Tensor, drivers, blend_range=None) -> torch.Tensor:
     """The per-frame delta of the trained model [B, N, 13] in map units (stage 2 when it ran, else stage 1)."""
     with torch.no_grad():
         stage = 2 if state.blendmaps is not None else 1
-        d = stages.frame_delta(stage, state.delta_global, state.blendmaps, expression, drivers)
+        d = stages.frame_delta(stage, state.delta_global, state.blendmaps, expression, drivers, blend_range)
         return d * stages.channel_scale(d.device)
 
 
@@ -238,7 +259,8 @@ def evaluate(problem: Problem, state: TrainState, idx: torch.Tensor, batch: int,
     with torch.no_grad(), tqdm(total=len(idx), desc=desc, unit="frame", disable=not progress, leave=False) as bar:
         for s in range(0, len(idx), batch):
             sl = idx[s:s + batch]
-            rgb = render_batch(problem, final_delta(state, problem.expression[sl], problem.drivers), sl).rgb
+            rgb = render_batch(problem, final_delta(state, problem.expression[sl], problem.drivers,
+                                                    problem.blend_range), sl).rgb
             tgt, w = problem.target(sl), problem.inside(sl)
             seen = losses.observed(rgb, tgt, w)
             for i in range(len(sl)):

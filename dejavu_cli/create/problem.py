@@ -30,6 +30,9 @@ class Problem:
     train, held [.] long     frame indices
     cover_x, cover_y [T, R]  share of each crop column/row inside the source video frame (None: all inside);
                              pixels outside were padded white by the crop, not filmed, so they carry no loss
+    alphas      [T, R, R] uint8 the targets' masks (255 = head), for compositing over other backgrounds
+    scale_weights [N], opacity_weights [N]  visibility-driven regularizer weights (None: uniform / off)
+    blend_range [2, D]       low/high driver coefficients of the training frames (None: no fallback)
     """
 
     head: HeadModel
@@ -51,6 +54,10 @@ class Problem:
     backend: str = "auto"
     cover_x: torch.Tensor | None = None
     cover_y: torch.Tensor | None = None
+    alphas: torch.Tensor | None = None
+    scale_weights: torch.Tensor | None = None
+    opacity_weights: torch.Tensor | None = None
+    blend_range: torch.Tensor | None = None
 
     @property
     def resolution(self) -> int:
@@ -60,9 +67,14 @@ class Problem:
     def device(self) -> torch.device:
         return self.u_base.device
 
-    def target(self, idx: torch.Tensor) -> torch.Tensor:
-        """Float targets [B, R, R, 3] in [0, 1] of frames ``idx`` [B], on the device."""
-        return self.targets[idx.cpu()].to(self.device).float() / 255.0
+    def target(self, idx: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
+        """Float targets [B, R, R, 3] in [0, 1] of frames ``idx`` [B], on the device: over white, or over
+        ``background`` [B, 3] (``t - (1 - alpha)(1 - b)``: the targets are stored over white)."""
+        t = self.targets[idx.cpu()].to(self.device).float() / 255.0
+        if background is None:
+            return t
+        a = self.alphas[idx.cpu()].to(self.device).float()[..., None] / 255.0
+        return t - (1.0 - a) * (1.0 - background[:, None, None, :])
 
     def inside(self, idx: torch.Tensor) -> torch.Tensor | None:
         """Coverage [B, R, R, 1] in [0, 1] of frames ``idx`` [B] by the source video frame (None: all inside)."""
@@ -84,14 +96,16 @@ class Problem:
             return head_vertices(self.head, self.identity, self.expression[idx], pick(self.jaw), pick(self.eyes))
 
 
-def render_batch(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, verts: torch.Tensor | None = None):
-    """Render frames ``idx`` [B] with maps ``u_base + delta`` (delta [B, N, 13]) -> RenderOutput [B, R, R, .]."""
+def render_batch(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, verts: torch.Tensor | None = None,
+                 background: torch.Tensor | None = None):
+    """Render frames ``idx`` [B] with maps ``u_base + delta`` (delta [B, N, 13]) over ``background`` [B, 3]
+    (None: white) -> RenderOutput [B, R, R, .]."""
     if verts is None:
         verts = problem.vertices(idx)
     maps = problem.u_base[None] + delta
     g = maps_to_gaussians(problem.layout, maps, verts, problem.rotvec[idx], problem.transl[idx])
     B, R = idx.shape[0], problem.resolution
-    bg = torch.ones(3, device=problem.device)
+    bg = torch.ones(3, device=problem.device) if background is None else background
     return render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"],
                   problem.viewmat.expand(B, 4, 4), problem.K.expand(B, 3, 3), R, R, background=bg,
                   backend=problem.backend)

@@ -20,6 +20,7 @@ import torch
 from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import Avatar, save_avatar
 from dejavu_cli.avatar.quality import artifact_figures
+from dejavu_cli.create import prior
 from dejavu_cli.create.checkpoint import check_state, checkpoint_path, load_checkpoint, save_checkpoint
 from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.optimize import Interrupted, evaluate, new_state, optimize, state_arrays, state_from_arrays
@@ -28,7 +29,7 @@ from dejavu_cli.create.report import report_paths, write_json, write_png
 from dejavu_cli.create.stages import channel_scale
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
-from dejavu_cli.fit import colour
+from dejavu_cli.fit import colour, priors
 from dejavu_cli.fit import targets as tg
 from dejavu_cli.fit.frames import split_rows
 from dejavu_cli.fit.losses import make_lpips
@@ -49,17 +50,21 @@ SPACING_FACTOR = 0.6
 
 
 def build_targets(track, crops: np.ndarray, frames: np.ndarray, head, cfg: CreateConfig,
-                  progress: bool = False) -> np.ndarray:
-    """uint8 targets [T_all, R, R, 3] (rows of ``frames`` filled, others white). crops [len(frames), S, S, 3]."""
+                  progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (targets [T_all, R, R, 3], masks [T_all, R, R]): rows of ``frames`` filled, others white over an
+    empty mask. crops [len(frames), S, S, 3]."""
     R = cfg.resolution
     out = np.empty((track.T, R, R, 3), np.uint8)
+    alpha = np.zeros((track.T, R, R), np.uint8)
     unused = np.ones(track.T, bool)
     unused[frames] = False
     out[unused] = 255
     if np.array_equal(frames, np.arange(track.T)):
-        return tg.video_targets(track, crops, frames, head, R, progress, out=out)
-    out[frames] = tg.video_targets(track, crops, frames, head, R, progress)
-    return out
+        return tg.video_targets(track, crops, frames, head, R, progress, out=out, alpha_out=alpha), alpha
+    a = np.empty((len(frames), R, R), np.uint8)
+    out[frames] = tg.video_targets(track, crops, frames, head, R, progress, alpha_out=a)
+    alpha[frames] = a
+    return out, alpha
 
 
 def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, device, progress=True,
@@ -84,7 +89,7 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
     info["held_crops"] = crops[len(train):].copy()                   # [len(held), S, S, 3]: the 512 scores
     log(f"targets: {len(frames)} frames at {cfg.resolution}px ({len(train)} to train, {len(held)} held out)")
     t0 = time.perf_counter()
-    tgt = build_targets(track, crops, frames, head, cfg, progress)
+    tgt, alpha = build_targets(track, crops, frames, head, cfg, progress)
     info["seconds_targets"] = time.perf_counter() - t0
 
     log(f"UV layout {cfg.uv_size}x{cfg.uv_size} and initial maps")
@@ -109,16 +114,22 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         identity=t(track.identity), expression=t(track.expression),
         jaw=t(track.jaw) if head.has_jaw else None, eyes=t(track.eyes) if head.has_eyes else None,
         rotvec=t(track.rotvec), transl=t(track.translation), viewmat=t(track.viewmat), K=K,
-        targets=torch.from_numpy(tgt), train=torch.as_tensor(train, device=device),
+        targets=torch.from_numpy(tgt), alphas=torch.from_numpy(alpha), train=torch.as_tensor(train, device=device),
         held=torch.as_tensor(held, device=device), drivers=list(head.blend_drivers)[:cfg.n_blend],
         **frame_coverage(track, cfg.resolution, device))
     pick = problem.train[torch.linspace(0, len(problem.train) - 1, min(VISIBILITY_FRAMES, len(problem.train)))
                           .round().long()]
-    count, _ = texel_visibility(problem.layout, problem.vertices(pick), problem.head.faces, problem.rotvec[pick],
+    count, best = texel_visibility(problem.layout, problem.vertices(pick), problem.head.faces, problem.rotvec[pick],
                                 problem.transl[pick], problem.viewmat, problem.K, cfg.resolution,
                                 coverage=problem.inside(pick))
-    info["texel_seen"] = (count.float() / len(pick)).cpu()              # [N] share of sampled training frames
+    if cfg.blend_fallback and problem.drivers:
+        problem.blend_range = prior.driver_range(problem.expression[problem.train][:, problem.drivers])
+    seen = count.float() / len(pick)                                   # [N] share of sampled training frames
+    info["texel_seen"] = seen.cpu()
+    info["in_view"] = best > 0                                         # [N] ever in view (the fill's test)
     info["uv_seen"] = seen_summary(problem.layout, count)
+    info["mirror"] = priors.mirror_texels(problem.layout.surface(v_id.to(device)[None])[0], problem.layout.region)
+    prior.weigh_by_visibility(problem, seen, cfg)
     info["colour_init"] = False
     if cfg.colour_init:
         log(f"colour initialization from {min(cfg.colour_frames, len(train))} frames")
@@ -169,7 +180,8 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
 
 #: Config fields a resumed run must share with its checkpoint (the rest may change, e.g. --steps).
 RESUME_FIXED = ("uv_size", "scale_init", "resolution", "n_blend", "batch", "seed", "stage1_fraction",
-                "colour_init", "checkpoint", "heldout_fraction", "train_frames", "holdout_frames")
+                "colour_init", "checkpoint", "heldout_fraction", "train_frames", "holdout_frames",
+                "random_background")
 
 
 def _load_resume(path: Path, cfg: CreateConfig, track, device, problem_texels: int):
@@ -226,6 +238,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
         raise KeyboardInterrupt(f"interrupted at step {exc.state.step}; checkpoint {ckpt} "
                                 f"(continue with --resume)") from None
 
+    info["filled"] = prior.fill_unseen_texels(problem, state, info) if cfg.mirror_fill else None
     idx = eval_indices(problem.held, cfg.max_eval_frames)
     metrics, _, _ = evaluate(problem, state, idx, cfg.batch, lpips_fn, progress, "held-out frames")
     fit, _, _ = evaluate(problem, state, eval_indices(problem.train, 16), cfg.batch, progress=progress,
@@ -246,6 +259,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
     coverage = {"pose_range_deg": pose_range(track.rotvec, valid), "uv_seen": info["uv_seen"],
                 "head_seen": seen_share(problem.head, track.identity, track.rotvec, track.translation,
                                         track.viewmat, valid)}
+    coverage["guessed"] = info["filled"]
     coverage["capture_hint"] = CAPTURE_HINT if needs_capture_hint(coverage["pose_range_deg"],
                                                                   coverage["head_seen"]) else None
     s1, s2 = stage_steps(cfg)
@@ -312,4 +326,5 @@ def make_avatar(problem: Problem, state, track, cfg: CreateConfig, u_init: torch
         source_video_sha256=str(track.video_sha256),
         neutral_expression=mean(problem.expression), neutral_jaw=mean(problem.jaw), neutral_eyes=mean(problem.eyes),
         canonical_rotvec=mean(problem.rotvec), canonical_translation=mean(problem.transl),
-        texel_seen=None if texel_seen is None else npy(texel_seen))
+        texel_seen=None if texel_seen is None else npy(texel_seen),
+        blend_range=npy(problem.blend_range) if problem.blend_range is not None and len(blend) else None)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from dejavu_cli.avatar.gaussians import blend_keep
+
 #: Position offsets are optimized in centimetres (the official code's ``loc_discount`` 0.01): with Adam at
 #: lr 0.05 a metre-valued parameter would jump 5 cm per step. Maps stay in metres (docs/conventions.md).
 POSITION_UNIT = 0.01
@@ -55,14 +57,20 @@ def inherit_moments(exp_avg, exp_avg_sq, n_blend: int):
 
 
 def frame_delta(stage: int, delta_global: torch.Tensor | None, blendmaps: torch.Tensor | None,
-                expression: torch.Tensor, drivers) -> torch.Tensor:
+                expression: torch.Tensor, drivers, blend_range: torch.Tensor | None = None) -> torch.Tensor:
     """The delta each frame of a batch adds to ``U_init + mean_offsets``, in optimized units (positions in
     cm; multiply by :func:`channel_scale` for map units).
 
-    stage 1: ``delta_global [N, C]`` broadcast to ``[B, N, C]``; stage 2: blended ``[B, N, C]``.
-    expression [B, n_exp].
+    stage 1: ``delta_global [N, C]`` broadcast to ``[B, N, C]``; stage 2: blended ``[B, N, C]``, falling
+    back to ``delta_global`` beyond ``blend_range`` [2, D] (``avatar.gaussians.blend_keep``; None: the
+    paper's plain blend). expression [B, n_exp].
     """
     B = expression.shape[0]
     if stage == 1:
         return delta_global[None].expand(B, -1, -1)
-    return blend_delta(blend_weights(expression, drivers), blendmaps)
+    mix = blend_delta(blend_weights(expression, drivers), blendmaps)
+    if blend_range is None or delta_global is None:
+        return mix
+    idx = torch.as_tensor(drivers, dtype=torch.long, device=expression.device)
+    keep = blend_keep(expression, idx, blend_range)[:, None, None]
+    return keep * mix + (1.0 - keep) * delta_global.detach()[None]

@@ -92,10 +92,12 @@ def position_reg(delta: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (_norm(delta[..., POS]) * weights).mean()
 
 
-def scale_reg(delta: torch.Tensor) -> torch.Tensor:
-    """Paper eq. 6, ``||delta_s||``: the mean over texels (and frames) of the log-scale offset norm.
+def scale_reg(delta: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Paper eq. 6, ``||delta_s||``: the mean over texels (and frames) of the log-scale offset norm, each
+    texel's norm times ``weights`` [N] when given (the visibility factor; None: the paper's plain mean).
     delta [..., N, 13] -> scalar."""
-    return _norm(delta[..., SCALE]).mean()
+    n = _norm(delta[..., SCALE])
+    return (n if weights is None else n * weights).mean()
 
 
 def view_consistency(delta: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:

@@ -128,9 +128,10 @@ def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, tr
 
 
 def compose_targets(crops: np.ndarray, keep: np.ndarray, resolution: int, device="cpu", chunk: int = 16,
-                    out: np.ndarray | None = None) -> np.ndarray:
+                    out: np.ndarray | None = None, alpha_out: np.ndarray | None = None) -> np.ndarray:
     """Uint8 targets [T, R, R, 3]: ``crops`` uint8 [T, S, S, 3] over white where ``keep`` [T, S', S'] (bool)
-    is off, written into ``out`` when given.
+    is off, written into ``out`` when given; ``alpha_out`` uint8 [T, R, R], when given, gets the soft mask
+    at ``resolution`` (255 = kept), so the target over any background b is ``t - (1 - alpha)(1 - b)``.
 
     The mask is upsampled to the crop bilinearly (half-pixel centres, as ``cv2.INTER_LINEAR``: a soft edge
     instead of S'-pixel stairs) and the composite area-averaged to ``resolution`` (``cv2.INTER_AREA`` for
@@ -152,14 +153,19 @@ def compose_targets(crops: np.ndarray, keep: np.ndarray, resolution: int, device
             img = img * a + 255.0 * (1.0 - a)                                  # [B, 3, S, S]
             if S != R:
                 img = F.interpolate(img, size=(R, R), mode="area")
+            if alpha_out is not None:
+                a = F.interpolate(a, size=(R, R), mode="area") if a.shape[-1] != R else a
+                alpha_out[lo:hi] = (a[:, 0] * 255.0 + 0.5).clamp_(0, 255).to(torch.uint8).cpu().numpy()
             out[lo:hi] = (img + 0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return out
 
 
 def video_targets(track, crops: np.ndarray, rows: np.ndarray, head: HeadModel, resolution: int,
-                  progress: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+                  progress: bool = False, out: np.ndarray | None = None,
+                  alpha_out: np.ndarray | None = None) -> np.ndarray:
     """The training/scoring targets uint8 ``[n, R, R, 3]`` of track ``rows``: ``crops`` uint8 [n, S, S, 3]
-    over white outside the person mask and below the head's jaw line (create and evaluate share it)."""
+    over white outside the person mask and below the head's jaw line (create and evaluate share it);
+    ``alpha_out`` uint8 [n, R, R] gets the mask (:func:`compose_targets`)."""
     S, R = int(track.size), int(resolution)
     M = int(track.mask_size)
     m = min(M, R)  # masks at the person mask's or the target resolution, whichever is lower
@@ -173,4 +179,4 @@ def video_targets(track, crops: np.ndarray, rows: np.ndarray, head: HeadModel, r
     if m != M:  # the head cut at the lower resolution, the person mask at its own
         keep = keep[:, (np.arange(M) * m) // M][:, :, (np.arange(M) * m) // M]
     person = track_api.person_masks(track, rows)
-    return compose_targets(crops, keep & person, R, out=out)
+    return compose_targets(crops, keep & person, R, out=out, alpha_out=alpha_out)

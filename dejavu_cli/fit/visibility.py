@@ -20,8 +20,11 @@ REPORTED = ("face", "scalp", "ears", "eyeballs", "mouth", "teeth")
 
 def texel_visibility(layout, verts: torch.Tensor, faces: torch.Tensor, rotvec: torch.Tensor, transl: torch.Tensor,
                      viewmat: torch.Tensor, K: torch.Tensor, size: int, coverage: torch.Tensor | None = None,
-                     chunk: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    """(frames seeing each texel ``[N]`` long, best facing cosine ``[N]`` float) over ``B`` frames.
+                     chunk: int = 8, min_cos: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
+    """(frames seeing each texel squarely ``[N]`` long, best facing cosine ``[N]`` float) over ``B`` frames.
+
+    A frame counts when the facing cosine exceeds ``min_cos``; the best cosine is over every frame the
+    texel was in view at all (front-facing, unoccluded, filmed), so ``best > 0`` means "ever in view".
 
     verts [B, V, 3] model-space meshes of the frames; rotvec, transl [B, 3]; viewmat [4, 4]; K [3, 3] for
     ``size``-pixel images; coverage [B, size, size, 1] filmed share (None: all filmed)."""
@@ -33,10 +36,10 @@ def texel_visibility(layout, verts: torch.Tensor, faces: torch.Tensor, rotvec: t
         R = axis_angle_to_matrix(rotvec[s:s + chunk])
         world = layout.surface(v) @ R.transpose(-1, -2) + transl[s:s + chunk, None]
         nrm = torch.nn.functional.normalize(layout.surface(vertex_normals(v, faces)), dim=-1) @ R.transpose(-1, -2)
-        pix, w, _ = visible_samples(world, nrm, viewmat, K, size)
+        pix, w, _ = visible_samples(world, nrm, viewmat, K, size, min_cos=0.0)
         if coverage is not None:
             w = w * (sample_colours(coverage[s:s + chunk], pix)[..., 0] >= 0.999)
-        count += (w > 0).sum(0)
+        count += (w > min_cos).sum(0)
         best = torch.maximum(best, w.max(0).values)
     return count, best
 

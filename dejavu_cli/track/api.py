@@ -22,6 +22,7 @@ from dejavu_cli.track.file import SCHEMA, TrackResult, jitter, load_track, save_
 from dejavu_cli.track.landmarks import Landmarker, MediaPipeLandmarker
 from dejavu_cli.track.pipeline import read_crops, track_cached, track_video
 from dejavu_cli.track.preview import write_preview
+from dejavu_cli.track.regions import region_errors
 from dejavu_cli.track.seen import CAPTURE_HINT, needs_capture_hint, pose_range, seen_share
 from dejavu_cli.track.segment import unpack_masks
 
@@ -32,13 +33,17 @@ __all__ = ["SCHEMA", "Landmarker", "MediaPipeLandmarker", "TrackConfig", "TrackR
 
 def summarize(path, with_seen: bool = True) -> dict:
     """``track.file.summarize`` plus, when the head model is set up, the share of the head surface the video
-    shows (``head_seen``) and ``capture_hint``: a line saying how to film when the sides or back are missing."""
+    shows (``head_seen``), the landmark error per facial region (``landmark_error_regions``,
+    :mod:`dejavu_cli.track.regions`) and ``capture_hint``: a line saying how to film when the sides or back
+    are missing."""
     t = load_track(path)
     facts = track_file.summarize(path, t)
     seen = None
     if with_seen and is_ready(t.head):
-        seen = seen_share(load_head(t.head), t.identity, t.rotvec, t.translation, t.viewmat, t.valid)
+        head = load_head(t.head)
+        seen = seen_share(head, t.identity, t.rotvec, t.translation, t.viewmat, t.valid)
         facts["head_seen"] = seen
+        facts["landmark_error_regions"] = region_errors(t, head)
     facts["capture_hint"] = CAPTURE_HINT if needs_capture_hint(facts["pose_range_deg"], seen) else None
     return facts
 

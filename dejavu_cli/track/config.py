@@ -18,4 +18,7 @@ class TrackConfig:
     iterations: int = knob(300, "Adam iterations of the landmark fit (all frames at once).", min=1, max=100_000)
     smooth_crop_s: float = knob(0.15, "Temporal smoothing (Gaussian sigma, seconds) of the crop centre.")
     smooth_expression: float = knob(100.0, "Weight of the temporal expression smoothness term.")
+    feature_weight: float = knob(3.0, "Fit weight of the eyelid, brow and inner-lip landmarks relative to the "
+                                      "others (they drive blinks, brow raises and lip shapes; 1: uniform).",
+                                 min=0.0, max=100.0)
     smooth_pose: float = knob(3.0, "Weight of the temporal pose smoothness term (second differences).")

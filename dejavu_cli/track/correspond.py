@@ -43,6 +43,17 @@ OPEN_MOUTH = {"jawOpen": 0.3}
 OPEN_JAW_RAD = 0.15
 
 
+#: iBUG-68 points of the features that drive appearance: brows (17-26), eyelids (36-47), inner lips (60-67).
+FEATURE_68 = tuple(range(17, 27)) + tuple(range(36, 48)) + tuple(range(60, 68))
+
+
+def feature_weights(mp_ids: np.ndarray, weights: np.ndarray, factor: float) -> np.ndarray:
+    """``weights`` [L] with the points of :data:`FEATURE_68` (MediaPipe ids through ``MP_TO_68``) times
+    ``factor``: the fit then follows lids, brows and lips more closely than the jaw line."""
+    feature = np.isin(np.asarray(mp_ids), [MP_TO_68[k] for k in FEATURE_68])
+    return np.where(feature, np.asarray(weights) * float(factor), weights).astype(np.float32)
+
+
 @dataclass
 class Correspondence:
     mp_ids: np.ndarray   # [L] int

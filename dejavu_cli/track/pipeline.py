@@ -8,6 +8,7 @@ frame and segments the person. Every later stage reproduces the crops with :func
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import sys
 import time
@@ -26,7 +27,7 @@ from dejavu_cli.io.video_reader import iter_frames, probe, scaled_size
 from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
 from dejavu_cli.track import crop as C
 from dejavu_cli.track.config import TrackConfig
-from dejavu_cli.track.correspond import correspondence_for
+from dejavu_cli.track.correspond import correspondence_for, feature_weights
 from dejavu_cli.track.crop import crop_frame, fill_gaps
 from dejavu_cli.track.file import TrackResult, load_track, save_track
 from dejavu_cli.track.fit import FitWeights, build_landmark_model, fit_landmarks
@@ -109,7 +110,8 @@ def track_video(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), timi
     bounds = head_spec(head.name).expression_bounds
     fw = FitWeights(smooth_expression=cfg.smooth_expression, smooth_pose=cfg.smooth_pose,
                     iterations=cfg.iterations)
-    res = fit_landmarks(lmodel, crop_lm[fitted][:, corr.mp_ids], corr.weights, _contiguous(fitted), K, V, fw,
+    weights = feature_weights(corr.mp_ids, corr.weights, cfg.feature_weight)
+    res = fit_landmarks(lmodel, crop_lm[fitted][:, corr.mp_ids], weights, _contiguous(fitted), K, V, fw,
                         exp_bounds=bounds, device=cfg.device)
     tm["fit"] += time.perf_counter() - t0
 
@@ -179,9 +181,18 @@ def read_masks(track: TrackResult, rows=None, size: int | None = None) -> np.nda
     return unpack_masks(track.masks[rows], track.mask_size, size or track.size)
 
 
+#: Bump when the fit changes its results for the same options (invalidates cached tracking files).
+FIT_VERSION = 2
+#: Options that change a tracking result besides head, size and every (they key the cache).
+FIT_OPTIONS = ("crop_scale", "iterations", "smooth_crop_s", "smooth_expression", "smooth_pose", "feature_weight")
+
+
 def cache_path(video: str | os.PathLike, cfg: TrackConfig, sha: str | None = None) -> Path:
+    """``$DEJAVU_HOME/tracks/<sha256>-<head>-<size>-e<every>-<options>.track.npz``: a different fit option or
+    fit version never reuses an old result."""
     sha = sha or sha256_file(video)
-    return home_subdir("tracks") / f"{sha}-{cfg.head}-{cfg.size}-e{cfg.every}.track.npz"
+    opts = hashlib.sha256(repr((FIT_VERSION, [getattr(cfg, k) for k in FIT_OPTIONS])).encode()).hexdigest()[:8]
+    return home_subdir("tracks") / f"{sha}-{cfg.head}-{cfg.size}-e{cfg.every}-{opts}.track.npz"
 
 
 def track_cached(video: str | os.PathLike, cfg: TrackConfig = TrackConfig(), progress: bool = False,

@@ -1,0 +1,57 @@
+"""The prior's hooks into a ``create`` run (fit/priors.py holds the math): visibility-driven regularizer
+weights, the training range of the blend drivers, and the fill of never-seen texels after training."""
+
+from __future__ import annotations
+
+import torch
+
+from dejavu_cli.create.config import CreateConfig
+from dejavu_cli.create.problem import Problem
+from dejavu_cli.create.stages import channel_scale
+from dejavu_cli.fit import priors
+from dejavu_cli.head.base import REGION_NAMES
+
+#: Regions held opaque where the video did not look (not the eyeballs, mouth interior and teeth, which the
+#: lids and lips hide).
+OPAQUE_REGIONS = ("face", "scalp", "ears")
+
+
+def weigh_by_visibility(problem: Problem, seen: torch.Tensor, cfg: CreateConfig) -> None:
+    """Regularizer weights from the texels' visibility ``seen`` [N] (share of training frames): position and
+    scale weights grow by ``cfg.visibility_gain`` where the video never looked (fit/priors.py), and the
+    opacity floor applies to the face, scalp and ears in proportion to how rarely they were seen."""
+    factor = priors.visibility_factor(seen, cfg.visibility_gain)
+    problem.pos_weights = problem.pos_weights * factor
+    problem.scale_weights = factor
+    region = problem.layout.region
+    skin = torch.zeros_like(seen, dtype=torch.bool)
+    for name in OPAQUE_REGIONS:
+        skin |= region == REGION_NAMES.index(name)
+    problem.opacity_weights = skin.float() * priors.low_visibility(seen)
+
+
+#: Percentiles of the training frames' driver coefficients that bound the blendmaps' range.
+RANGE_PERCENTILES = (0.02, 0.98)
+
+
+def driver_range(coefficients: torch.Tensor) -> torch.Tensor:
+    """[2, D] low/high (:data:`RANGE_PERCENTILES`) of the training frames' driver coefficients [T, D]."""
+    q = torch.tensor(RANGE_PERCENTILES, dtype=coefficients.dtype, device=coefficients.device)
+    return torch.quantile(coefficients, q, dim=0)
+
+
+def fill_unseen_texels(problem: Problem, state, info: dict) -> dict:
+    """The prior's fill of never-seen texels (:func:`priors.fill_unseen`) applied to the trained ``state``
+    in place (stage-1 delta and blendmaps, optimized units); returns the counts."""
+    unit = channel_scale(problem.device)
+    maps = [state.delta_global.detach()] + ([] if state.blendmaps is None else list(state.blendmaps.detach()))
+    deltas = torch.stack(maps) * unit
+    scalp = problem.layout.region == REGION_NAMES.index("scalp")
+    squarely = priors.low_visibility(info["texel_seen"].to(problem.device)) <= 0   # seen in >= 25 % of frames
+    filled, counts = priors.fill_unseen(problem.u_base, deltas, info["in_view"], info["mirror"],
+                                        problem.layout.region, scalp, source=squarely)
+    filled = filled / unit
+    state.delta_global = filled[0].contiguous()
+    if state.blendmaps is not None:
+        state.blendmaps = filled[1:].contiguous()
+    return counts

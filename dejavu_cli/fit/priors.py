@@ -1,0 +1,127 @@
+"""The whole-head prior that ``dejavu create`` supplies itself (no pre-trained network), as pure functions.
+
+The paper gets the parts of a head a video never showed from a network pre-trained on 360-degree heads. We
+have no such network, so the prior comes from the head model and from what the video did show:
+
+- :func:`mirror_texels`: the left-right correspondence of the UV map (heads are close to symmetric): each
+  texel's partner is the texel of the same region nearest to its surface point mirrored through the head
+  model's symmetry plane ``x = 0`` (docs/conventions.md: +x is the subject's left).
+- :func:`fill_unseen`: after the optimization, texels no training frame saw take their mirror partner's
+  maps (mirrored) when the partner was seen, else a region prior (the scalp and back of the head take the
+  seen hair's colour, high opacity, positions on the head surface).
+- :func:`shape_reg`: the anisotropy and maximum-scale regularizer (PhysGaussian's ratio term, avatar
+  papers' scale cap): no needles.
+- :func:`opacity_floor_reg`: opacity held high where the video cannot vouch for transparency (the scalp, and
+  every texel the video rarely saw), so nothing behind the scalp shows through.
+- :func:`visibility_factor`: regularizer weights that grow where visibility is low.
+
+Maps are texel lists ``[..., N, 13]`` (channels: uv/maps.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+
+from dejavu_cli.uv.maps import COLOR, OPACITY, POS
+
+#: Sign flips of the 13 map channels under the mirror x -> -x (model space): the position offset's x, and
+#: the rotation (1, r) of a mirrored frame is (1, r_x, -r_y, -r_z); scales, opacity and colour stay.
+MIRROR_SIGNS = torch.tensor([-1, 1, 1, 1, 1, 1, 1, -1, -1, 1, 1, 1, 1], dtype=torch.float32)
+#: Opacity logit of guessed scalp texels, and the floor the regularizer holds (sigmoid(2.2) = 0.9).
+OPAQUE_LOGIT = 2.2
+
+
+def mirror_texels(surface: torch.Tensor, region: torch.Tensor, max_distance: float = 0.01) -> torch.Tensor:
+    """Mirror partner of every texel [N] long (-1 where none lies within ``max_distance`` metres).
+
+    surface [N, 3] texel surface points of the neutral head (model space, symmetric about x = 0); region [N]
+    long. A texel on the plane is its own partner. Nearest neighbour per region (scipy's cKDTree)."""
+    pts = surface.detach().cpu().double().numpy()
+    reg = region.detach().cpu().numpy()
+    out = np.full(len(pts), -1, np.int64)
+    mirrored = pts * np.array([-1.0, 1.0, 1.0])
+    for r in np.unique(reg):
+        idx = np.flatnonzero(reg == r)
+        dist, j = cKDTree(pts[idx]).query(mirrored[idx])
+        ok = dist <= max_distance
+        out[idx[ok]] = idx[j[ok]]
+    return torch.from_numpy(out).to(region.device)
+
+
+def mirror_maps(maps: torch.Tensor) -> torch.Tensor:
+    """``maps`` [..., 13] seen in the mirror x -> -x (:data:`MIRROR_SIGNS`)."""
+    return maps * MIRROR_SIGNS.to(maps.device, maps.dtype)
+
+
+def fill_unseen(base: torch.Tensor, deltas: torch.Tensor, seen: torch.Tensor, mirror: torch.Tensor,
+                region: torch.Tensor, opaque: torch.Tensor, source: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, dict]:
+    """Maps for the texels no training frame saw; returns (deltas, counts).
+
+    base [N, 13] (U_init + mean offsets); deltas [K, N, 13], each a full delta on ``base`` (the stage-1
+    rectification and every blendmap: the blend weights sum to 1); seen [N] bool; mirror [N] long
+    (:func:`mirror_texels`); region [N] long; opaque [N] bool (regions held opaque: the scalp).
+    - an unseen texel t with a seen partner m: every map's row becomes the mirror image of m's,
+      ``delta_t = mirror(base_m + delta_m) - base_t``, so the unfilmed cheek is the filmed one mirrored;
+    - an unseen texel without one: a region prior: the median colour of the region's ``source`` texels
+      (default: the seen ones; create passes those seen squarely in many frames, not the grazing ones at
+      the silhouette) in the first map (the seen hair for the scalp; all such texels when the region has
+      none), position on the
+      head surface, opacity at least :data:`OPAQUE_LOGIT` where ``opaque``; every map takes the first map's
+      row (no expression-dependent change where nothing was seen).
+    counts: {"mirrored": n, "region_prior": n}."""
+    out = deltas.clone()
+    has = (mirror >= 0) & ~seen
+    has[has.clone()] &= seen[mirror[has]]
+    t, m = torch.nonzero(has).flatten(), mirror[has]
+    out[:, t] = mirror_maps(base[m] + deltas[:, m]) - base[t]
+    rest = ~seen & ~has
+    first = base + out[0]
+    good = seen if source is None else source & seen
+    for r in torch.unique(region[rest]):
+        src = good & (region == r)
+        if not bool(src.any()):
+            src = good if bool(good.any()) else seen
+        if not bool(src.any()):
+            continue
+        tgt = rest & (region == r)
+        out[0, tgt, COLOR] = first[src][:, COLOR].median(0).values - base[tgt, COLOR]
+    out[0, rest, POS] = -base[rest, POS]
+    op = rest & opaque
+    out[0, op, OPACITY] = torch.clamp(first[op, OPACITY], min=OPAQUE_LOGIT) - base[op, OPACITY]
+    out[1:, rest] = out[0, rest]
+    return out, {"mirrored": int(has.sum()), "region_prior": int(rest.sum())}
+
+
+def shape_reg(log_scales: torch.Tensor, max_scale: float, max_ratio: float) -> torch.Tensor:
+    """Anisotropy and maximum-scale penalty: mean over Gaussians of
+    ``relu(log s_max - log max_scale) + relu(log s_max - log s_mid - log max_ratio)``.
+
+    log_scales [..., N, 3] (activated scale = exp); max_scale in metres; max_ratio > 1 -> scalar. Zero for
+    every Gaussian inside both limits, so it leaves the photometric fit alone there."""
+    s = torch.sort(log_scales, dim=-1).values
+    cap = torch.relu(s[..., 2] - math.log(max_scale))
+    ratio = torch.relu(s[..., 2] - s[..., 1] - math.log(max_ratio))
+    return (cap + ratio).mean()
+
+
+def opacity_floor_reg(opacity_logits: torch.Tensor, weight: torch.Tensor, floor: float = OPAQUE_LOGIT
+                      ) -> torch.Tensor:
+    """``mean(weight * relu(floor - o))`` over texels (and frames).  opacity_logits [..., N], weight [N] >= 0."""
+    return (torch.relu(floor - opacity_logits) * weight).mean()
+
+
+def low_visibility(seen_share: torch.Tensor, full: float = 0.25) -> torch.Tensor:
+    """How little the video saw each texel [N] in [0, 1]: ``1 - min(1, seen_share / full)`` (0 where at least
+    ``full`` of the training frames saw it, 1 where none did).  seen_share [N]."""
+    return 1.0 - torch.clamp(seen_share / full, max=1.0)
+
+
+def visibility_factor(seen_share: torch.Tensor, gain: float, full: float = 0.25) -> torch.Tensor:
+    """Regularizer factor [N] = ``1 + gain * low_visibility``: 1 where the video saw a texel well, ``1 + gain``
+    where it never did."""
+    return 1.0 + gain * low_visibility(seen_share, full)
