@@ -41,21 +41,27 @@ def blend_keep(expression: torch.Tensor, drivers: torch.Tensor, blend_range: tor
     return torch.exp(-(d / FALLBACK_WIDTH) ** 2)
 
 
+def blend_mix(weights: torch.Tensor, blendmaps: torch.Tensor, keep: torch.Tensor | None = None,
+              rectification: torch.Tensor | None = None) -> torch.Tensor:
+    """Eq. 11's blend term [B, N, C] = sum_d weights[:, d] * blendmaps[d] (weights [B, D], blendmaps
+    [D, N, C]); with ``keep`` [B] (:func:`blend_keep`) and the global ``rectification`` [N, C] it becomes
+    ``keep * mix + (1 - keep) * rectification``. Shared by training (create.stages) and driving (Animator)."""
+    mix = torch.einsum("bd,dnc->bnc", weights.to(blendmaps.dtype), blendmaps)
+    if keep is None or rectification is None:
+        return mix
+    k = keep.to(mix.dtype)[:, None, None]
+    return k * mix + (1.0 - k) * rectification[None]
+
+
 def compose_maps(base: torch.Tensor, blendmaps: torch.Tensor | None = None,
                  weights: torch.Tensor | None = None, keep: torch.Tensor | None = None,
                  rectification: torch.Tensor | None = None) -> torch.Tensor:
     """Per-frame maps [B, N, 13] = base [N, 13] (U_init + mean offsets + global delta when there are no
-    blendmaps) + sum_d weights[:, d] * blendmaps[d] (eq. 11; blendmaps [D, N, 13], weights [B, D]).
-
-    With ``keep`` [B] (:func:`blend_keep`) and the global ``rectification`` [N, 13], the blend term becomes
-    ``keep * mix + (1 - keep) * rectification``."""
+    blendmaps) + :func:`blend_mix` of blendmaps [D, N, 13] with weights [B, D] (and ``keep`` [B] /
+    ``rectification`` [N, 13] for the fallback to the global map)."""
     if blendmaps is None or blendmaps.shape[0] == 0:
         return base[None] if weights is None else base[None].expand(weights.shape[0], -1, -1)
-    mix = torch.einsum("bd,dnc->bnc", weights.to(blendmaps.dtype), blendmaps)
-    if keep is not None and rectification is not None:
-        k = keep.to(mix.dtype)[:, None, None]
-        mix = k * mix + (1.0 - k) * rectification[None]
-    return base[None] + mix
+    return base[None] + blend_mix(weights, blendmaps, keep, rectification)
 
 
 def maps_to_raw(layout, maps: torch.Tensor, verts: torch.Tensor) -> dict[str, torch.Tensor]:

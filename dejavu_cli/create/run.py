@@ -119,16 +119,18 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         **frame_coverage(track, cfg.resolution, device))
     pick = problem.train[torch.linspace(0, len(problem.train) - 1, min(VISIBILITY_FRAMES, len(problem.train)))
                           .round().long()]
-    count, best = texel_visibility(problem.layout, problem.vertices(pick), problem.head.faces, problem.rotvec[pick],
-                                problem.transl[pick], problem.viewmat, problem.K, cfg.resolution,
-                                coverage=problem.inside(pick))
+    count, best = texel_visibility(problem.layout, problem.vertices(pick), problem.head.faces,
+                                   problem.rotvec[pick], problem.transl[pick], problem.viewmat, problem.K,
+                                   cfg.resolution, coverage=problem.inside(pick))
     if cfg.blend_fallback and problem.drivers:
         problem.blend_range = prior.driver_range(problem.expression[problem.train][:, problem.drivers])
     seen = count.float() / len(pick)                                   # [N] share of sampled training frames
     info["texel_seen"] = seen.cpu()
     info["in_view"] = best > 0                                         # [N] ever in view (the fill's test)
     info["uv_seen"] = seen_summary(problem.layout, count)
-    info["mirror"] = priors.mirror_texels(problem.layout.surface(v_id.to(device)[None])[0], problem.layout.region)
+    if cfg.mirror_fill:  # the left-right texel partners of the fill after training
+        info["mirror"] = priors.mirror_texels(problem.layout.surface(v_id.to(device)[None])[0],
+                                              problem.layout.region)
     prior.weigh_by_visibility(problem, seen, cfg)
     info["colour_init"] = False
     if cfg.colour_init:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from dejavu_cli.avatar.gaussians import blend_keep
+from dejavu_cli.avatar import gaussians
 
 #: Position offsets are optimized in centimetres (the official code's ``loc_discount`` 0.01): with Adam at
 #: lr 0.05 a metre-valued parameter would jump 5 cm per step. Maps stay in metres (docs/conventions.md).
@@ -29,14 +29,18 @@ def learning_rate(step: int, base: float, decay: float = 0.9, every: int = 100) 
 
 
 def blend_weights(expression: torch.Tensor, drivers: list[int] | torch.Tensor) -> torch.Tensor:
-    """Eq. 10: ``softmax(expression[:, drivers])``.  expression [B, n_exp] -> weights [B, D], rows sum to 1."""
-    idx = torch.as_tensor(drivers, dtype=torch.long, device=expression.device)
-    return torch.softmax(expression.index_select(-1, idx), dim=-1)
+    """Eq. 10: ``softmax(expression[:, drivers])`` (``avatar.gaussians.blend_weights`` for a driver list).
+    expression [B, n_exp] -> weights [B, D], rows sum to 1."""
+    return gaussians.blend_weights(expression, _driver_index(drivers, expression.device))
 
 
 def blend_delta(weights: torch.Tensor, blendmaps: torch.Tensor) -> torch.Tensor:
     """Eq. 11's sum: ``sum_d w[b, d] * blendmaps[d]``.  weights [B, D], blendmaps [D, N, C] -> [B, N, C]."""
-    return torch.einsum("bd,dnc->bnc", weights, blendmaps)
+    return gaussians.blend_mix(weights, blendmaps)
+
+
+def _driver_index(drivers, device) -> torch.Tensor:
+    return torch.as_tensor(drivers, dtype=torch.long, device=device)
 
 
 def init_blendmaps(delta_global: torch.Tensor, n_blend: int) -> torch.Tensor:
@@ -68,9 +72,7 @@ def frame_delta(stage: int, delta_global: torch.Tensor | None, blendmaps: torch.
     B = expression.shape[0]
     if stage == 1:
         return delta_global[None].expand(B, -1, -1)
-    mix = blend_delta(blend_weights(expression, drivers), blendmaps)
-    if blend_range is None or delta_global is None:
-        return mix
-    idx = torch.as_tensor(drivers, dtype=torch.long, device=expression.device)
-    keep = blend_keep(expression, idx, blend_range)[:, None, None]
-    return keep * mix + (1.0 - keep) * delta_global.detach()[None]
+    idx = _driver_index(drivers, expression.device)
+    keep = None if blend_range is None else gaussians.blend_keep(expression, idx, blend_range)
+    rect = None if delta_global is None else delta_global.detach()
+    return gaussians.blend_mix(gaussians.blend_weights(expression, idx), blendmaps, keep, rect)

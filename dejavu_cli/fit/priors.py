@@ -75,8 +75,7 @@ def fill_unseen(base: torch.Tensor, deltas: torch.Tensor, seen: torch.Tensor, mi
       row (no expression-dependent change where nothing was seen).
     counts: {"mirrored": n, "region_prior": n}."""
     out = deltas.clone()
-    has = (mirror >= 0) & ~seen
-    has[has.clone()] &= seen[mirror[has]]
+    has = ~seen & (mirror >= 0) & seen[mirror.clamp_min(0)]             # unseen, with a seen partner
     t, m = torch.nonzero(has).flatten(), mirror[has]
     out[:, t] = mirror_maps(base[m] + deltas[:, m]) - base[t]
     rest = ~seen & ~has
