@@ -41,3 +41,24 @@ def test_atomic_output_gets_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "a.npz").stat().st_mode & 0o777 == 0o644
+
+
+def test_check_writable_probes_with_a_fresh_name_so_concurrent_checks_do_not_collide(tmp_path, monkeypatch):
+    import os
+
+    from dejavu_cli.io import outputs
+
+    made = []
+    real_open = os.open
+
+    def spy(path, flags, *args):
+        made.append(os.path.basename(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(outputs.os, "open", spy)
+    outputs.check_writable(tmp_path / "out.npz")
+    outputs.check_writable(tmp_path / "out.npz")
+    assert len(made) == 2 and made[0] != made[1] and all(m.startswith(".out.npz.") for m in made)
+    # a probe left by another process (same output, same moment) is no reason to refuse
+    (tmp_path / made[0]).write_bytes(b"")
+    outputs.check_writable(tmp_path / "out.npz")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def check_writable(path: Path, what: str = "output", need_bytes: int = 0) -> Non
         raise DejavuError(f"{what} folder does not exist: {parent}")
     if not parent.is_dir():
         raise DejavuError(f"{what} folder {parent} is a file, not a folder")
-    tmp = temp_name(path)
+    tmp = temp_name(path, token=secrets.token_hex(4))  # random like atomic_path's: two runs may probe at once
     try:
         limit = os.pathconf(parent, "PC_NAME_MAX")
     except (OSError, ValueError):
