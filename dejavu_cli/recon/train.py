@@ -102,6 +102,10 @@ def train(data: str | os.PathLike, output: str | os.PathLike, cfg: TrainConfig =
             say(f"nothing to do: checkpoint already at step {start} >= --steps {cfg.steps}")
         history["seconds"] = time.perf_counter() - t0
         history["config"] = dataclasses.asdict(cfg)
+        if world > 1:
+            # every rank waits for rank 0's last save: a rank that tears down gloo while rank 0 is still
+            # writing aborted the run now and then ("terminate called without an active exception", rc -6)
+            dist.barrier()
         return history
     finally:
         if world > 1 and dist.is_initialized():
