@@ -4,7 +4,7 @@ Scene: N Gaussians on a shell of radius 0.1 m around the origin (a head), seen b
 (1 m, 20 deg field of view); scales 1-3 mm (log-uniform per axis), random rotations, opacity U(0.3, 1),
 random colours. Loss = sum of rgb * fixed random weights + depth + alpha, so every channel gets a gradient.
 
-    python benchmarks/rasterizer.py --n 75000 --size 256 [--batch 1] [--backend torch|gsplat|auto]
+    python benchmarks/rasterizer.py --n 75000 --size 256 [--batch 1] [--backend torch|kernel|gsplat|auto]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--backend", default="torch", choices=["torch", "gsplat", "auto"])
+    ap.add_argument("--backend", default="torch", choices=["torch", "kernel", "gsplat", "auto"])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     ap.add_argument("--chunk", type=int, default=0, help="compositing chunk (torch backend; 0: default)")
@@ -55,6 +55,7 @@ def main():
     configure_torch(args.device, args.threads)
     from dejavu_cli.render import composite
     from dejavu_cli.render.api import render
+    from dejavu_cli.render.kernel_raster import KERNEL_TILE, rasterize_kernel
     from dejavu_cli.render.torch_raster import TILE, rasterize
 
     dev = torch.device(args.device)
@@ -94,13 +95,17 @@ def main():
 
     stats = {}
     with torch.no_grad():
-        rasterize(*scene[:5], *scene[5:], args.size, args.size, stats=stats, **kw)
+        if args.backend == "kernel":
+            rasterize_kernel(*scene[:5], *scene[5:], args.size, args.size, stats=stats)
+        else:
+            rasterize(*scene[:5], *scene[5:], args.size, args.size, stats=stats, **kw)
     t_fwd, t_both = timed(False), timed(True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {dev}"
           + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""))
     print(f"scene: n={args.n} batch={args.batch} size={args.size} backend={args.backend} "
-          f"chunk={args.chunk or 32} tile={args.tile or TILE} pair_budget={composite.PAIR_BUDGET}")
+          + (f"tile={KERNEL_TILE}" if args.backend == "kernel" else
+             f"chunk={args.chunk or 32} tile={args.tile or TILE} pair_budget={composite.PAIR_BUDGET}"))
     print(f"visible={stats['visible']} intersections={stats['intersections']}")
     print(f"fwd_s={t_fwd:.3f} fwd_bwd_s={t_both:.3f} (best of {args.repeat})")
     print(f"peak_rss_mb={peak_rss_mb():.0f}"

@@ -6,6 +6,7 @@ rotations, rendered at ``--size`` (512) with the avatar camera, one frame per ca
 Frames/s are per frame (batched: frames in the batch / call time). Never a test.
 
     python benchmarks/render.py [--head ict|test] [--uv-size 400] [--size 512] [--batches 1,4] [--device cpu]
+        [--backend auto|kernel|torch|gsplat]
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def time_batch(animator, head, B: int, size: int, device, repeat: int) -> dict:
+def time_batch(animator, head, B: int, size: int, device, repeat: int, backend: str = "auto") -> dict:
     """Best-of-``repeat`` seconds of one call for a batch of B frames: animate, splat and total."""
     from dejavu_cli.render.api import render
 
@@ -71,7 +72,7 @@ def time_batch(animator, head, B: int, size: int, device, repeat: int) -> dict:
             sync(device)
             t1 = time.perf_counter()
             render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"], V, Ks, size, size,
-                   background=bg)
+                   background=bg, backend=backend)
             sync(device)
             t2 = time.perf_counter()
         if r:
@@ -89,6 +90,8 @@ def main():
     ap.add_argument("--batches", default="1,4", help="comma-separated batch sizes")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--backend", default="auto", choices=["auto", "kernel", "torch", "gsplat"],
+                    help="renderer (auto: the compiled kernel on CPU, gsplat on CUDA)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     args = ap.parse_args()
     from dejavu_cli.device import configure_torch
@@ -100,10 +103,10 @@ def main():
     print(f"device={device.type} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores) torch={torch.__version__}")
     print(f"avatar: {args.head} UV {animator.layout.uv_size} -> {N} Gaussians, {args.blendmaps} blendmaps; "
-          f"render {args.size}x{args.size}")
+          f"render {args.size}x{args.size}, backend {args.backend}")
     print(f"{'batch':>5} {'animate ms/frame':>17} {'splat ms/frame':>15} {'total ms/frame':>15} {'frames/s':>9}")
     for B in [int(b) for b in args.batches.split(",")]:
-        t = time_batch(animator, head, B, args.size, device, args.repeat)
+        t = time_batch(animator, head, B, args.size, device, args.repeat, args.backend)
         print(f"{B:>5} {1000 * t['animate'] / B:>17.1f} {1000 * t['splat'] / B:>15.1f} "
               f"{1000 * t['total'] / B:>15.1f} {B / t['total']:>9.2f}")
 

@@ -47,10 +47,33 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+RENDERERS = ("auto", "kernel", "torch", "gsplat")
+
+
+def _renderer(value: str | None) -> str | None:
+    """Check ``--renderer`` and hand it to every render in this process (and its workers) through
+    ``DEJAVU_RENDERER``, which ``render.api.choose_backend`` reads; light: no torch import here."""
+    import os
+
+    if value is None:
+        return value
+    key = value.strip().lower()
+    if key not in RENDERERS:
+        raise typer.BadParameter(f"must be one of {', '.join(RENDERERS)} (got {value!r})")
+    os.environ["DEJAVU_RENDERER"] = key
+    return key
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    renderer: str = typer.Option(None, "--renderer", callback=_renderer, envvar="DEJAVU_RENDERER",
+                                 metavar="NAME",
+                                 help="Rasterizer for every command: auto (gsplat on a CUDA GPU, the compiled "
+                                      "CPU kernel on the CPU), kernel, torch (the plain-PyTorch twin, any "
+                                      "device) or gsplat. Goes before the command: dejavu --renderer torch "
+                                      "create ..."),
 ) -> None:
     """Gaussian Deja-vu head avatars from video."""
 

@@ -84,11 +84,11 @@ def gpu_lines(ok: bool, reason: str, version: str) -> list[str]:
     from dejavu_cli.render.gsplat_backend import NO_GPU
 
     if reason == NO_GPU or not torch.cuda.is_available():
-        return ["no CUDA GPU: every command renders with the PyTorch rasterizer on the CPU "
-                "(nothing to build; --device cpu)"]
+        return ["no CUDA GPU: every command renders on the CPU with the compiled rasterizer kernel "
+                "(numba; compiled on first use and cached; `dejavu --renderer torch` picks the PyTorch twin)"]
     name = torch.cuda.get_device_name()
     if ok:
         return [f"gsplat {version} CUDA kernels ready on {name}: commands on --device auto/cuda render with gsplat; "
-                "--device cpu renders with the PyTorch rasterizer"]
+                "--device cpu renders with the compiled CPU kernel"]
     return [f"{name}: commands on --device auto/cuda render with the PyTorch rasterizer on the GPU (slower) "
             "until gsplat's kernels build"]

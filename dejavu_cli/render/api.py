@@ -19,12 +19,14 @@ exactly the region where alpha can reach 1/255), alpha = min(0.999, opacity * ex
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
 import torch
 
 from dejavu_cli.render.gsplat_backend import gsplat_status, rasterize_gsplat
+from dejavu_cli.render.kernel_raster import rasterize_kernel
 from dejavu_cli.render.torch_raster import rasterize
 
 from ..errors import DejavuError
@@ -46,18 +48,33 @@ def _accelerated(device: torch.device) -> bool:
     return device.type == "cuda"
 
 
+BACKENDS = ("auto", "kernel", "torch", "gsplat")
+
+
 def choose_backend(device: torch.device, backend: str = "auto") -> str:
-    """``"gsplat"`` or ``"torch"`` for tensors on ``device``. ``"auto"`` picks gsplat on CUDA when its
-    kernels load, else the PyTorch rasterizer on the same device, with one warning per process saying why."""
+    """``"gsplat"``, ``"kernel"`` or ``"torch"`` for tensors on ``device``. ``"auto"`` picks the compiled CPU
+    kernel for CPU tensors, gsplat on CUDA when its kernels load, else the PyTorch rasterizer on the same
+    device, with one warning per process saying why. ``"auto"`` first defers to ``DEJAVU_RENDERER`` (what
+    ``dejavu --renderer NAME`` sets) when that is set."""
     global _warned_fallback
+    if backend == "auto":
+        backend = os.environ.get("DEJAVU_RENDERER", "auto").strip().lower() or "auto"
+        if backend not in BACKENDS:
+            raise RenderInputError(f"DEJAVU_RENDERER={backend!r} is not a renderer: use auto, kernel, torch or "
+                                   "gsplat")
     if backend == "torch":
         return "torch"
-    if backend not in ("auto", "gsplat"):
-        raise RenderInputError(f"unknown backend {backend!r}: use 'auto', 'torch' or 'gsplat'")
+    if backend not in BACKENDS:
+        raise RenderInputError(f"unknown backend {backend!r}: use 'auto', 'kernel', 'torch' or 'gsplat'")
+    if backend == "kernel":
+        if device.type != "cpu":
+            raise DejavuError(f"backend 'kernel' is the CPU rasterizer and needs CPU tensors (got {device}); "
+                              "use backend='auto'")
+        return "kernel"
     if not _accelerated(device):
         if backend == "gsplat":
-            raise DejavuError(f"backend 'gsplat' needs CUDA tensors (got {device}); use backend='torch'")
-        return "torch"
+            raise DejavuError(f"backend 'gsplat' needs CUDA tensors (got {device}); use backend='auto'")
+        return "kernel" if device.type == "cpu" else "torch"
     ok, reason = gsplat_status()
     if ok:
         return "gsplat"
@@ -104,8 +121,8 @@ def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, he
            background: torch.Tensor | None = None, backend: str = "auto", near: float = 0.01,
            far: float = 1e10, eps2d: float = 0.3) -> RenderOutput:
     """Render a batch of Gaussian sets; ``backend`` is ``"auto"`` (see :func:`choose_backend`),
-    ``"gsplat"`` or ``"torch"``. Each batch element has its own Gaussians and camera. Differentiable
-    w.r.t. means, quats, scales, opacities and colors."""
+    ``"kernel"`` (the compiled CPU rasterizer), ``"gsplat"`` or ``"torch"``. Each batch element has its own
+    Gaussians and camera. Differentiable w.r.t. means, quats, scales, opacities and colors."""
     _check(means, quats, scales, opacities, colors, viewmats, Ks, width, height, background)
     width, height = int(width), int(height)
     B = means.shape[0]
@@ -115,11 +132,13 @@ def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, he
     if background is None:
         background = torch.ones(3, dtype=means.dtype, device=means.device)
     background = background.to(means).expand(B, 3)
-    if choose_backend(means.device, backend) == "gsplat":
+    choice = choose_backend(means.device, backend)
+    if choice == "gsplat":
         rgb, alpha, depth = rasterize_gsplat(means, quats, scales, opacities, colors, viewmats, Ks, width,
                                              height, background, near, far, eps2d)
         return RenderOutput(rgb, alpha, depth)
-    feat, alpha = rasterize(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
-                            near=near, far=far, eps2d=eps2d)
+    raster = rasterize_kernel if choice == "kernel" else rasterize
+    feat, alpha = raster(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
+                         near=near, far=far, eps2d=eps2d)
     rgb = feat[..., :3] + (1 - alpha) * background[:, None, None, :]
     return RenderOutput(rgb, alpha, feat[..., 3:4])
