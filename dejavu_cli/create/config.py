@@ -20,16 +20,16 @@ PRESETS = ("standard", "fast", "paper")
 
 @dataclass
 class CreateConfig:
-    preset: str = knob("standard", "Preset: standard (384^2 renders, UV 256, 400 steps: under 10 minutes for a "
+    preset: str = knob("standard", "Preset: standard (512^2 renders, UV 320, 500 steps: under 10 minutes for a "
                                    "15 s clip on 2 CPU cores), fast (128^2, UV 128, 300 steps: about 2 minutes) "
                                    "or paper (512^2, the head's UV size, batch 8; for a GPU).", choices=PRESETS)
     head: str = knob(DEFAULT_HEAD, head_help(), metavar="HEAD")
-    steps: int = knob(400, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).", min=1,
+    steps: int = knob(500, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).", min=1,
                      max=1_000_000)
     stage1_fraction: float = knob(0.3, "Fraction of the steps spent in stage 1 (global UV rectification).",
                                    min=0.0, max=1.0)
-    resolution: int = knob(384, "Training render resolution (square, pixels).", min=16, max=2048)
-    uv_size: int = knob(256, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).",
+    resolution: int = knob(512, "Training render resolution (square, pixels).", min=16, max=2048)
+    uv_size: int = knob(320, "UV Gaussian map size S (the map is S x S; valid texels become Gaussians).",
                        min=16, max=1024)
     batch: int = knob(4, "Frames per optimization step (one renderer call per step).", min=1, max=256)
     n_blend: int = knob(10, "Number D of expression-aware blendmaps (paper: 10; 0: stage 1 only).", min=0, max=10)
