@@ -230,3 +230,21 @@ def test_fill_unseen_takes_the_prior_colour_from_the_source_texels_only():
     torch.testing.assert_close(out[0, 3, 10:13], torch.full((3,), -1.0))
     plain, _ = priors.fill_unseen(base, deltas, seen, none, region, region == 0)
     torch.testing.assert_close(plain[0, 3, 10:13], torch.full((3,), 2.0))
+
+
+def test_cap_scales_clamps_only_the_masked_texels_in_every_map():
+    base = torch.zeros(3, 13)
+    base[:, 3:6] = math.log(0.002)
+    deltas = torch.zeros(2, 3, 13)
+    deltas[0, :, 5] = math.log(0.05 / 0.002)                   # every texel's third axis 5 cm in map 0
+    deltas[1, 1, 3] = math.log(0.03 / 0.002)                   # texel 1's first axis 3 cm in map 1
+    mask = torch.tensor([False, True, True])
+    out, n = priors.cap_scales(base, deltas, mask, 0.008)
+    assert n == 2 and out.shape == deltas.shape
+    scale = torch.exp(base[None, :, 3:6] + out[..., 3:6])
+    assert float(scale[:, 1:].max()) == pytest.approx(0.008)  # masked texels capped in both maps
+    assert float(scale[0, 0, 2]) == pytest.approx(0.05)       # an unmasked texel keeps its size
+    torch.testing.assert_close(out[..., :3], deltas[..., :3])  # nothing but the scales changes
+    torch.testing.assert_close(out[..., 6:], deltas[..., 6:])
+    small = torch.exp(base[None, :, 3:5] + out[..., 3:5])[0, 1:]
+    torch.testing.assert_close(small, torch.full_like(small, 0.002))  # axes under the cap untouched

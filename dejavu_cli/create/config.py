@@ -20,11 +20,11 @@ PRESETS = ("standard", "fast", "paper")
 
 @dataclass
 class CreateConfig:
-    preset: str = knob("standard", "Preset: standard (512^2 renders, UV 320, 500 steps: under 10 minutes for a "
+    preset: str = knob("standard", "Preset: standard (512^2 renders, UV 320, 600 steps: under 10 minutes for a "
                                    "15 s clip on 2 CPU cores), fast (128^2, UV 128, 300 steps: about 2 minutes) "
                                    "or paper (512^2, the head's UV size, batch 8; for a GPU).", choices=PRESETS)
     head: str = knob(DEFAULT_HEAD, head_help(), metavar="HEAD")
-    steps: int = knob(500, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).", min=1,
+    steps: int = knob(600, "Total optimization steps (stage 1 + stage 2, split 3:7 as the paper).", min=1,
                      max=1_000_000)
     stage1_fraction: float = knob(0.3, "Fraction of the steps spent in stage 1 (global UV rectification).",
                                    min=0.0, max=1.0)
@@ -47,6 +47,9 @@ class CreateConfig:
                                    "allows for free.", min=1e-5, max=1.0)
     max_ratio: float = knob(8.0, "Longest over middle Gaussian axis the shape regularizer allows for free.",
                             min=1.0, max=1000.0)
+    scale_cap: float = knob(1.0, "After training, the longest axis of every Gaussian fewer than a quarter of the "
+                                 "training frames saw is clamped at this multiple of max_scale (0: off).",
+                            min=0.0, max=100.0)
     w_opacity: float = knob(0.0, "Weight of the opacity floor on texels the video rarely saw (face, scalp, "
                                  "ears): nothing behind the scalp shows through (0: off).", min=0.0)
     visibility_gain: float = knob(4.0, "Position/scale regularizers grow to 1 + GAIN times their weight on "

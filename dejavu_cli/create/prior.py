@@ -40,18 +40,39 @@ def driver_range(coefficients: torch.Tensor) -> torch.Tensor:
     return torch.quantile(coefficients, q, dim=0)
 
 
+def _maps(state, unit: torch.Tensor) -> torch.Tensor:
+    """[K, N, 13] the stage-1 delta and every blendmap of ``state``, in map units."""
+    maps = [state.delta_global.detach()] + ([] if state.blendmaps is None else list(state.blendmaps.detach()))
+    return torch.stack(maps) * unit
+
+
+def _store(state, maps: torch.Tensor, unit: torch.Tensor) -> None:
+    maps = maps / unit
+    state.delta_global = maps[0].contiguous()
+    if state.blendmaps is not None:
+        state.blendmaps = maps[1:].contiguous()
+
+
+def cap_rare_scales(problem: Problem, state, info: dict, cfg: CreateConfig) -> int:
+    """Clamp the scale of the Gaussians fewer than a quarter of the training frames saw at
+    ``cfg.scale_cap * cfg.max_scale`` (:func:`priors.cap_scales`) in the trained ``state``, in place; returns how
+    many texels it changed. The shape regularizer is a soft pull; where the video barely looked (e.g. above
+    the frame's edge) nothing opposes it, and a few Gaussians grew into blurred horns."""
+    unit = channel_scale(problem.device)
+    rare = priors.low_visibility(info["texel_seen"].to(problem.device)) > 0
+    maps, n = priors.cap_scales(problem.u_base, _maps(state, unit), rare, cfg.scale_cap * cfg.max_scale)
+    _store(state, maps, unit)
+    return n
+
+
 def fill_unseen_texels(problem: Problem, state, info: dict) -> dict:
     """The prior's fill of never-seen texels (:func:`priors.fill_unseen`) applied to the trained ``state``
     in place (stage-1 delta and blendmaps, optimized units); returns the counts."""
     unit = channel_scale(problem.device)
-    maps = [state.delta_global.detach()] + ([] if state.blendmaps is None else list(state.blendmaps.detach()))
-    deltas = torch.stack(maps) * unit
+    deltas = _maps(state, unit)
     scalp = problem.layout.region == REGION_NAMES.index("scalp")
     squarely = priors.low_visibility(info["texel_seen"].to(problem.device)) <= 0   # seen in >= 25 % of frames
     filled, counts = priors.fill_unseen(problem.u_base, deltas, info["in_view"], info["mirror"],
                                         problem.layout.region, scalp, source=squarely)
-    filled = filled / unit
-    state.delta_global = filled[0].contiguous()
-    if state.blendmaps is not None:
-        state.blendmaps = filled[1:].contiguous()
+    _store(state, filled, unit)
     return counts

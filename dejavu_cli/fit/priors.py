@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from dejavu_cli.uv.maps import COLOR, OPACITY, POS
+from dejavu_cli.uv.maps import COLOR, OPACITY, POS, SCALE
 
 #: Sign flips of the 13 map channels under the mirror x -> -x (model space): the position offset's x, and
 #: the rotation (1, r) of a mirrored frame is (1, r_x, -r_y, -r_z); scales, opacity and colour stay.
@@ -94,6 +94,20 @@ def fill_unseen(base: torch.Tensor, deltas: torch.Tensor, seen: torch.Tensor, mi
     out[0, op, OPACITY] = torch.clamp(first[op, OPACITY], min=OPAQUE_LOGIT) - base[op, OPACITY]
     out[1:, rest] = out[0, rest]
     return out, {"mirrored": int(has.sum()), "region_prior": int(rest.sum())}
+
+
+def cap_scales(base: torch.Tensor, deltas: torch.Tensor, mask: torch.Tensor, max_scale: float
+               ) -> tuple[torch.Tensor, int]:
+    """Hard cap on the scale of the ``mask`` texels in every map; returns (deltas, texels changed).
+
+    base [N, 13]; deltas [K, N, 13] full deltas on ``base`` (as :func:`fill_unseen`); mask [N] bool; max_scale
+    in metres. Each log-scale axis of ``base + delta`` is clamped at ``log(max_scale)`` (activated scale =
+    exp), so no expression mix of the maps makes such a Gaussian longer than ``max_scale``."""
+    full = base[None, :, SCALE] + deltas[..., SCALE]                          # [K, N, 3] log scales
+    capped = torch.where(mask[None, :, None], full.clamp(max=math.log(max_scale)), full)
+    out = deltas.clone()
+    out[..., SCALE] = capped - base[None, :, SCALE]
+    return out, int(((capped < full).any(-1).any(0)).sum())
 
 
 def shape_reg(log_scales: torch.Tensor, max_scale: float, max_ratio: float) -> torch.Tensor:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import torch
 
 from dejavu_cli.render.gsplat_backend import gsplat_status, rasterize_gsplat
-from dejavu_cli.render.kernel_raster import rasterize_kernel
 from dejavu_cli.render.torch_raster import rasterize
 
 from ..errors import DejavuError
@@ -87,6 +86,14 @@ def choose_backend(device: torch.device, backend: str = "auto") -> str:
     return "torch"
 
 
+def _rasterize_kernel():
+    """The compiled CPU rasterizer, imported on first use: numba (and its LLVM) loads only for CPU renders, so
+    GPU-only environments (the device kit carries no numba) and commands that never render stay light."""
+    from dejavu_cli.render.kernel_raster import rasterize_kernel
+
+    return rasterize_kernel
+
+
 @dataclass
 class RenderOutput:
     rgb: torch.Tensor    # [B, H, W, 3]
@@ -137,7 +144,7 @@ def render(means, quats, scales, opacities, colors, viewmats, Ks, width: int, he
         rgb, alpha, depth = rasterize_gsplat(means, quats, scales, opacities, colors, viewmats, Ks, width,
                                              height, background, near, far, eps2d)
         return RenderOutput(rgb, alpha, depth)
-    raster = rasterize_kernel if choice == "kernel" else rasterize
+    raster = _rasterize_kernel() if choice == "kernel" else rasterize
     feat, alpha = raster(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                          near=near, far=far, eps2d=eps2d)
     rgb = feat[..., :3] + (1 - alpha) * background[:, None, None, :]
