@@ -25,6 +25,7 @@ from dejavu_cli.commands import (
     template,
     track,
     train_recon,
+    view,
     weights,
 )
 from dejavu_cli.errors import DejavuError
@@ -85,6 +86,7 @@ app.command("reenact")(reenact.reenact)
 app.command("evaluate")(evaluate.evaluate)
 app.command("export")(export.export)
 app.command("render")(render.render)
+app.command("view")(view.view)
 app.command("reconstruct")(reconstruct.reconstruct)
 app.command("info")(info.info)
 app.command("template")(template.template)

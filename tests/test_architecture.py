@@ -33,10 +33,11 @@ ALLOWED = {
     "recon": FOUNDATION | {"head", "uv", "render", "avatar", "track", "fit"},
     "reenact": FOUNDATION | {"head"},
     "export": FOUNDATION | {"head", "avatar"},
+    "view": FOUNDATION | {"head", "render", "avatar", "reenact"},
     "usecases": FOUNDATION | {"head", "uv", "render", "avatar", "track", "fit", "create", "recon", "reenact",
-                              "export"},
+                              "export", "view"},
     "commands": FOUNDATION | {"head", "uv", "render", "avatar", "track", "fit", "create", "recon", "reenact",
-                              "export", "usecases"},
+                              "export", "view", "usecases"},
     "cli": FOUNDATION | {"commands"},
 }
 #: The track modules other parts may import: the facade and the options dataclass.

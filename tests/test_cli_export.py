@@ -37,6 +37,14 @@ def test_export_test_head(cli, tmp_path, capsys):
     assert cli("export", t, "--ply", tmp_path / "b.ply", "--sh-degree", "0", "--expression", "jawOpen") == 0
     w = PlyData.read(str(tmp_path / "b.ply"))["vertex"]
     assert not np.allclose(v["y"], w["y"])
+    # --convention inria: the same splats turned half a turn about z (SuperSplat's y-down assumption)
+    assert cli("export", t, "--ply", tmp_path / "i.ply", "--sh-degree", "0", "--convention", "inria") == 0
+    i = PlyData.read(str(tmp_path / "i.ply"))["vertex"]
+    np.testing.assert_allclose(i["x"], -v["x"], atol=1e-7)
+    np.testing.assert_allclose(i["y"], -v["y"], atol=1e-7)
+    np.testing.assert_allclose(i["z"], v["z"], atol=1e-7)
+    capsys.readouterr()
+    assert cli("export", t, "--ply", tmp_path / "j.ply", "--convention", "z-up") == 1   # one-line error
     capsys.readouterr()
     assert cli("export", t, "--ply", tmp_path / "c.ply", "--expression", "frown") == 1
     assert cli("export", t) == 1                                                  # nothing to export

@@ -63,3 +63,25 @@ def test_splat_layout_and_order(tmp_path):
     np.testing.assert_array_equal(rec["rgba"][:, :3], np.round(rgb * 255))
     q = g["quats"][order] / np.linalg.norm(g["quats"][order], axis=1, keepdims=True)
     np.testing.assert_array_equal(rec["rot"], np.clip(np.round(q * 128 + 128), 0, 255))
+
+
+def test_inria_convention_is_a_half_turn_about_z():
+    import torch
+
+    from dejavu_cli.export.gaussians import to_convention
+    from dejavu_cli.render.project import quat_to_rotmat
+
+    g = _gaussians(7, seed=3)
+    assert to_convention(g, "y-up") is g
+    out = to_convention(g, "inria")
+    Rz = np.diag([-1.0, -1.0, 1.0])
+    np.testing.assert_allclose(out["means"], g["means"] @ Rz.T, rtol=0, atol=1e-7)
+    R_in = quat_to_rotmat(torch.as_tensor(g["quats"], dtype=torch.float64)).numpy()
+    R_out = quat_to_rotmat(torch.as_tensor(out["quats"], dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(R_out, Rz @ R_in, atol=1e-6)       # every splat turned with the positions
+    for k in ("log_scales", "opacity_logits", "sh_dc"):
+        assert out[k] is g[k]
+    twice = to_convention(out, "inria")
+    np.testing.assert_allclose(twice["means"], g["means"], atol=1e-7)
+    with pytest.raises(ValueError, match="convention"):
+        to_convention(g, "z-up")

@@ -23,10 +23,11 @@ def export(
                                       help=f"Write the UV maps as S x S x C images (.npz). {_RULE}"),
     sh_degree: int = option(_C, "sh_degree"),
     expression: str = option(_C, "expression"),
+    convention: str = option(_C, "convention"),
 ) -> None:
     """Export an avatar: 3DGS PLY, .splat, UV-map NPZ (static, head pose identity, model space, metres).
 
-    Example: dejavu export me.npz --ply me.ply --splat me.splat
+    Example: dejavu export me.npz --ply me.ply --splat me.splat   (--convention inria for SuperSplat)
     """
     from dejavu_cli.errors import DejavuError
     from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
@@ -35,21 +36,21 @@ def export(
         raise DejavuError("nothing to export: give --ply, --splat and/or --npz")
     from dejavu_cli.config import check_config
 
-    check_config(ExportConfig(sh_degree=sh_degree, expression=expression))
+    check_config(ExportConfig(sh_degree=sh_degree, expression=expression, convention=convention))
     ply, splat, npz = (prepare_output(p, sfx, what, inputs=(avatar,)) if p else None
                        for p, sfx, what in ((ply, ".ply", "PLY"), (splat, ".splat", "splat file"),
                                             (npz, ".npz", "UV-map file")))
 
     from dejavu_cli.avatar.file import load_avatar
-    from dejavu_cli.export.gaussians import export_gaussians
+    from dejavu_cli.export.gaussians import export_gaussians, to_convention
     from dejavu_cli.export.ply import write_ply
     from dejavu_cli.export.splat import write_splat
     from dejavu_cli.export.uvmaps import write_uv_npz
     av = load_avatar(avatar)
-    g = export_gaussians(av, expression) if (ply or splat) else None
+    g = to_convention(export_gaussians(av, expression), convention) if (ply or splat) else None
     if ply:
         write_ply(g, ply, sh_degree=sh_degree)
-        typer.echo(f"{len(g['means'])} Gaussians (SH degree {sh_degree}) -> {ply}")
+        typer.echo(f"{len(g['means'])} Gaussians (SH degree {sh_degree}, {convention}) -> {ply}")
     if splat:
         write_splat(g, splat)
         typer.echo(f"{len(g['means'])} Gaussians -> {splat}")

@@ -46,10 +46,24 @@ class EvaluateConfig:
 
 
 @dataclass
+class ViewConfig:
+    driver: str = knob("", "A video (tracked on first use, cached) or its tracking file (.track.npz) whose motion "
+                           "the timeline plays.", metavar="VIDEO|TRACK")
+    host: str = knob("127.0.0.1", "Address to listen on (127.0.0.1: this machine only; 0.0.0.0: the network).",
+                     metavar="HOST")
+    port: int = knob(8080, "Port to listen on (the next free one when it is taken).", min=1, max=65535)
+    device: str = knob("auto", DEVICE_HELP, metavar="DEVICE")
+
+
+@dataclass
 class ExportConfig:
     sh_degree: int = knob(3, "PLY SH degree: 3 (zero-padded f_rest, widest viewer support) or 0 (compact).",
                           choices=(0, 3), metavar="0|3")
     expression: str = knob("neutral", "neutral, or an expression name of the head model set to 1.", metavar="NAME")
+    convention: str = knob("y-up", "Orientation of the PLY and .splat: y-up (ours: Spark, gsplat.js, the mkkellogg "
+                                   "viewer, three.js) or inria (turned 180 degrees about z for tools that assume "
+                                   "the INRIA/COLMAP y-down convention, e.g. SuperSplat).",
+                           choices=("y-up", "inria"))
 
 
 @dataclass
