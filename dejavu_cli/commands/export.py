@@ -1,4 +1,4 @@
-"""`dejavu export`: Export an avatar: 3DGS PLY, .splat, UV-map NPZ."""
+"""`dejavu export`: Export an avatar: 3DGS PLY, .splat, SPZ, UV-map NPZ."""
 
 from __future__ import annotations
 
@@ -19,41 +19,50 @@ def export(
                                       help=f"Write a standard 3DGS PLY (.ply; Spark, gsplat.js, SuperSplat). {_RULE}"),
     splat: Optional[str] = typer.Option(None, "--splat", metavar="PATH",
                                         help=f"Write an antimatter15 .splat (32 bytes per Gaussian). {_RULE}"),
+    spz: Optional[str] = typer.Option(None, "--spz", metavar="PATH",
+                                      help=f"Write a Niantic SPZ (.spz, compressed, about 10x smaller than the PLY; "
+                                           f"Spark, SuperSplat, splat-transform; always in SPZ's own y-up frame). "
+                                           f"{_RULE}"),
     npz: Optional[str] = typer.Option(None, "--npz", metavar="PATH",
                                       help=f"Write the UV maps as S x S x C images (.npz). {_RULE}"),
     sh_degree: int = option(_C, "sh_degree"),
     expression: str = option(_C, "expression"),
     convention: str = option(_C, "convention"),
 ) -> None:
-    """Export an avatar: 3DGS PLY, .splat, UV-map NPZ (static, head pose identity, model space, metres).
+    """Export an avatar: 3DGS PLY, .splat, SPZ, UV-map NPZ (static, head pose identity, model space, metres).
 
     Example: dejavu export me.npz --ply me.ply --splat me.splat   (--convention inria for SuperSplat)
     """
     from dejavu_cli.errors import DejavuError
     from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
 
-    if not (ply or splat or npz):
-        raise DejavuError("nothing to export: give --ply, --splat and/or --npz")
+    if not (ply or splat or spz or npz):
+        raise DejavuError("nothing to export: give --ply, --splat, --spz and/or --npz")
     from dejavu_cli.config import check_config
 
     check_config(ExportConfig(sh_degree=sh_degree, expression=expression, convention=convention))
-    ply, splat, npz = (prepare_output(p, sfx, what, inputs=(avatar,)) if p else None
-                       for p, sfx, what in ((ply, ".ply", "PLY"), (splat, ".splat", "splat file"),
-                                            (npz, ".npz", "UV-map file")))
+    ply, splat, spz, npz = (prepare_output(p, sfx, what, inputs=(avatar,)) if p else None
+                            for p, sfx, what in ((ply, ".ply", "PLY"), (splat, ".splat", "splat file"),
+                                                 (spz, ".spz", "SPZ file"), (npz, ".npz", "UV-map file")))
 
     from dejavu_cli.avatar.file import load_avatar
     from dejavu_cli.export.gaussians import export_gaussians, to_convention
     from dejavu_cli.export.ply import write_ply
     from dejavu_cli.export.splat import write_splat
+    from dejavu_cli.export.spz import write_spz
     from dejavu_cli.export.uvmaps import write_uv_npz
     av = load_avatar(avatar)
-    g = to_convention(export_gaussians(av, expression), convention) if (ply or splat) else None
+    raw = export_gaussians(av, expression) if (ply or splat or spz) else None
+    g = to_convention(raw, convention) if (ply or splat) else None
     if ply:
         write_ply(g, ply, sh_degree=sh_degree)
         typer.echo(f"{len(g['means'])} Gaussians (SH degree {sh_degree}, {convention}) -> {ply}")
     if splat:
         write_splat(g, splat)
         typer.echo(f"{len(g['means'])} Gaussians -> {splat}")
+    if spz:
+        write_spz(raw, spz)
+        typer.echo(f"{len(raw['means'])} Gaussians (SPZ v3) -> {spz}")
     if npz:
         write_uv_npz(av, npz)
         typer.echo(f"UV maps {av.uv_size}x{av.uv_size}x13 -> {npz}")

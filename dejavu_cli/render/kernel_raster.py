@@ -41,7 +41,7 @@ def _cached_on_disk() -> bool:
 def _announce_compile() -> None:
     """Print one status line before the first compile in this process (nothing when the cache is warm)."""
     if not _cached_on_disk():
-        print("compiling dejavu's CPU rasterizer kernel (first run only, about a minute; cached afterwards)...",
+        print("compiling dejavu's CPU rasterizer kernel (first run only, about 10 s; cached afterwards)...",
               file=sys.stderr, flush=True)
 
 
