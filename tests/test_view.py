@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from dejavu_cli.head.pose import axis_angle_to_matrix, rotvec_to_quat, yaw_pitch_roll
-from dejavu_cli.view.splats import pose_rotvec, relative_rotvec, splat_arrays
+from dejavu_cli.head.pose import axis_angle_to_matrix, relative_rotvec, rotvec_to_quat, yaw_pitch_roll
+from dejavu_cli.view.splats import pose_rotvec, splat_arrays
 
 
 def free_port() -> int:

@@ -26,13 +26,15 @@ def reenact(
     duration: float = option(_C, "duration"),
     batch: int = option(_C, "batch"),
     background: str = option(_C, "background"),
+    frames_out: str = option(_C, "frames_out"),
+    frames_format: str = option(_C, "frames_format"),
 ) -> None:
     """Drive an avatar with another video: expression, jaw and head pose follow the driver.
 
     By default the driver's change from its own neutral face and mean head pose is applied to the avatar
     (relative transfer); frames without a face hold the last tracked pose.
 
-    Example: dejavu reenact me.npz driver.mp4 -o out.mp4 --side-by-side
+    Example: dejavu reenact me.npz driver.mp4 -o out.mp4 --side-by-side   (--frames-out DIR: a splat per frame)
     """
     from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
 
@@ -41,9 +43,12 @@ def reenact(
     from dejavu_cli.usecases.reenact_video import reenact as run
 
     cfg = ReenactConfig(absolute=absolute, side_by_side=side_by_side, size=size, fps=fps, device=device,
-                        smooth=smooth, start=start, duration=duration, batch=batch, background=background)
+                        smooth=smooth, start=start, duration=duration, batch=batch, background=background,
+                        frames_out=frames_out, frames_format=frames_format)
     res = run(avatar, driver, output, cfg, log=lambda s: typer.echo(s, err=True))
     typer.echo(f"rendering: {res.n_frames} frames in {res.render_seconds:.1f} s = {res.render_fps:.2f} frames/s "
                f"(animate + render, without decode/encode)")
     typer.echo(f"wrote {res.out} ({res.size[0]}x{res.size[1]}, {res.n_frames} frames at {res.fps:.3f} fps"
                f"{', with the driver audio' if res.has_audio else ''})")
+    if res.frames_dir is not None:
+        typer.echo(f"wrote {res.n_frames} {frames_format.upper()} frames -> {res.frames_dir}")

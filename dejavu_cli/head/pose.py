@@ -67,6 +67,13 @@ def quat_conj(q: torch.Tensor) -> torch.Tensor:
     return torch.cat([q[..., :1], -q[..., 1:]], -1)
 
 
+def relative_rotvec(rotvec: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Axis-angle [T, 3] of ``R(rotvec) R(reference)^T``: head rotations [T, 3] relative to a rest pose [1, 3]
+    (the viewer and the per-frame exports show a driven head turned from its rest, not from the camera)."""
+    ref = quat_conj(rotvec_to_quat(reference.reshape(1, 3))).expand(rotvec.shape[0], 4)
+    return quat_to_rotvec(quat_mul(rotvec_to_quat(rotvec), ref))
+
+
 def yaw_pitch_roll(rotvec: torch.Tensor) -> torch.Tensor:
     """Head angles ``[..., 3]`` in degrees (yaw, pitch, roll) of head rotations ``rotvec`` [..., 3].
 

@@ -21,6 +21,12 @@ class ReenactConfig:
     duration: float = knob(0.0, "Use at most this many seconds of the driver (0: to the end).", min=0.0)
     batch: int = knob(4, "Frames rendered per batch.", min=1, max=64)
     background: str = knob("white", "Background of the render.", choices=("white", "black"))
+    frames_out: str = knob("", "Also write one splat file per output frame into this folder (frame_00000.ply, ...; "
+                               "the same Gaussians in the same order in every file): the driven avatar in model "
+                               "space, metres, y up, its head turned as the driver's relative to the rest pose. "
+                               "A folder that already holds frame files is refused.", metavar="DIR")
+    frames_format: str = knob("ply", "Format of the --frames-out files: ply (3DGS, SH degree 0) or spz.",
+                              choices=("ply", "spz"))
 
 
 def validate(cfg: ReenactConfig) -> None:

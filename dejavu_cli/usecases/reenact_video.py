@@ -20,7 +20,9 @@ from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import load_avatar
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.export.sequence import frame_path, posed_frames, prepare_frames_folder, write_frame
 from dejavu_cli.head.base import HeadParams
+from dejavu_cli.head.pose import relative_rotvec
 from dejavu_cli.head.registry import load_head
 from dejavu_cli.io.outputs import prepare_output
 from dejavu_cli.io.video_reader import probe
@@ -46,6 +48,7 @@ class ReenactResult:
     render_seconds: float       # animate + render, excluding decode and encode
     valid_fraction: float       # driver frames with a face
     has_audio: bool
+    frames_dir: Path | None = None   # --frames-out: one splat file per output frame
 
     @property
     def render_fps(self) -> float:
@@ -113,6 +116,7 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     validate(cfg)
     avatar_path, driver_path = Path(avatar_path), Path(driver_path)
     out_path = prepare_output(out_path, ".mp4", "video", inputs=(avatar_path, driver_path))
+    frames_dir = prepare_frames_folder(cfg.frames_out, cfg.frames_format) if cfg.frames_out else None
     device = resolve_device(cfg.device)
     configure_torch(device)
     avatar = load_avatar(avatar_path)
@@ -130,6 +134,7 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
         f"{len(motion)} frames at {cfg.size}x{cfg.size} on {device.type}")
 
     animator = Animator(avatar, head, device)
+    rest = avatar_neutral(avatar, head.n_expression, device).rotvec
     render_seconds = 0.0
     src_idx = pos.round().long().tolist()
 
@@ -144,6 +149,11 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             render_seconds += time.perf_counter() - t0
+            if frames_dir is not None:
+                with torch.no_grad():
+                    raw = animator.raw(motion_params(head, chunk))
+                for i, g in enumerate(posed_frames(raw, relative_rotvec(chunk.rotvec, rest))):
+                    write_frame(g, frame_path(frames_dir, b0 + i, cfg.frames_format), cfg.frames_format)
             imgs = _to_uint8(rgb)
             if cfg.side_by_side:
                 idx = src_idx[b0:b0 + cfg.batch]
@@ -159,14 +169,19 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
     finally:
         bar.close()
     return ReenactResult(out_path, len(motion), fps, (width, cfg.size), render_seconds, float(valid.mean()),
-                         audio is not None)
+                         audio is not None, frames_dir)
+
+
+def motion_params(head, motion: Motion) -> HeadParams:
+    """Head-model parameters [B, ...] of a chunk of Motion (jaw and eyes only where the model has them)."""
+    return HeadParams(expression=motion.expression, jaw=motion.jaw if head.has_jaw else None,
+                      eyes=motion.eyes if head.has_eyes else None)
 
 
 def render_motion(animator, motion: Motion, size: int, background: str = "white") -> torch.Tensor:
     """Render a chunk of Motion ``[B, ...]`` with the avatar's camera -> rgb ``[B, size, size, 3]``."""
     head = animator.head
-    params = HeadParams(expression=motion.expression, jaw=motion.jaw if head.has_jaw else None,
-                        eyes=motion.eyes if head.has_eyes else None)
+    params = motion_params(head, motion)
     bg = torch.full((3,), 1.0 if background == "white" else 0.0, device=animator.device)
     with torch.no_grad():
         return animator.render(params, motion.rotvec, motion.translation, size=size, background=bg).rgb

@@ -8,13 +8,13 @@ from dejavu_cli.avatar.animate import Animator
 from dejavu_cli.avatar.file import load_avatar
 from dejavu_cli.device import configure_torch, resolve_device
 from dejavu_cli.errors import DejavuError
+from dejavu_cli.head.pose import relative_rotvec
 from dejavu_cli.head.registry import load_head
 from dejavu_cli.reenact.config import ReenactConfig
 from dejavu_cli.track import api as track_api
 from dejavu_cli.usecases.config import ViewConfig
 from dejavu_cli.usecases.reenact_video import avatar_neutral, driving_motion
 from dejavu_cli.view.server import AvatarViewer, Driver
-from dejavu_cli.view.splats import relative_rotvec
 
 
 def load_driver(path: str | Path, avatar, head, device, progress: bool = True, log=print) -> Driver:

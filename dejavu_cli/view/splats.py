@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from dejavu_cli.head.pose import quat_conj, quat_mul, quat_to_rotvec, rotvec_to_quat
+from dejavu_cli.head.pose import quat_mul, quat_to_rotvec, rotvec_to_quat
 from dejavu_cli.render.project import quat_to_rotmat
 
 
@@ -34,10 +34,3 @@ def pose_rotvec(yaw: float, pitch: float, roll: float, extra: torch.Tensor | Non
     if extra is not None:
         quat = quat_mul(rotvec_to_quat(extra.reshape(1, 3).float()), quat)
     return quat_to_rotvec(quat)
-
-
-def relative_rotvec(rotvec: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Axis-angle [T, 3] of ``R(rotvec) R(reference)^T``: a driver's head rotation [T, 3] relative to its
-    rest pose [1, 3], so the viewer's head faces forward when the driver faces its camera."""
-    ref = quat_conj(rotvec_to_quat(reference.reshape(1, 3))).expand(rotvec.shape[0], 4)
-    return quat_to_rotvec(quat_mul(rotvec_to_quat(rotvec), ref))
