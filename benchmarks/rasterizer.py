@@ -55,7 +55,6 @@ def main():
     configure_torch(args.device, args.threads)
     from dejavu_cli.render import composite
     from dejavu_cli.render.api import render
-    from dejavu_cli.render.kernel_raster import KERNEL_TILE, rasterize_kernel
     from dejavu_cli.render.torch_raster import TILE, rasterize
 
     dev = torch.device(args.device)
@@ -94,8 +93,12 @@ def main():
         return best
 
     stats = {}
+    tile_shown = args.tile or TILE
     with torch.no_grad():
-        if args.backend == "kernel":
+        if args.backend == "kernel":  # imported here: the GPU kit's machine has no numba
+            from dejavu_cli.render.kernel_raster import KERNEL_TILE, rasterize_kernel
+
+            tile_shown = KERNEL_TILE
             rasterize_kernel(*scene[:5], *scene[5:], args.size, args.size, stats=stats)
         else:
             rasterize(*scene[:5], *scene[5:], args.size, args.size, stats=stats, **kw)
@@ -104,8 +107,8 @@ def main():
           f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {dev}"
           + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""))
     print(f"scene: n={args.n} batch={args.batch} size={args.size} backend={args.backend} "
-          + (f"tile={KERNEL_TILE}" if args.backend == "kernel" else
-             f"chunk={args.chunk or 32} tile={args.tile or TILE} pair_budget={composite.PAIR_BUDGET}"))
+          + (f"tile={tile_shown}" if args.backend == "kernel" else
+             f"chunk={args.chunk or 32} tile={tile_shown} pair_budget={composite.PAIR_BUDGET}"))
     print(f"visible={stats['visible']} intersections={stats['intersections']}")
     print(f"fwd_s={t_fwd:.3f} fwd_bwd_s={t_both:.3f} (best of {args.repeat})")
     print(f"peak_rss_mb={peak_rss_mb():.0f}"
