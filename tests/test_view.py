@@ -128,3 +128,40 @@ def test_view_command_serves_until_ctrl_c_and_refuses_bad_input(cli, tmp_path, c
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_viewer_plays_a_driver_track(test_head, tmp_path):
+    """`--driver TRACK`: the synthetic clip's tracked motion (known yaw sweep of +-0.3 rad, random expressions)
+    drives the viewer: the frame slider changes expression and head turn, and the turn is relative to the
+    avatar's rest pose."""
+    pytest.importorskip("viser")
+    from dejavu_cli.avatar.file import save_avatar, template_avatar
+    from dejavu_cli.fit.synthetic import make_problem
+    from dejavu_cli.track.api import save_track
+    from dejavu_cli.usecases.config import ViewConfig
+    from dejavu_cli.usecases.view_avatar import open_viewer
+    from dejavu_cli.uv.layout import build_layout
+
+    track, _, _ = make_problem(test_head, uv_size=24, size=32, n_frames=12, seed=1)
+    tfile = tmp_path / "d.track.npz"
+    save_track(tfile, track)
+    avatar = tmp_path / "a.npz"
+    save_avatar(avatar, template_avatar(test_head, build_layout(test_head, 24)))
+    viewer = open_viewer(avatar, ViewConfig(driver=str(tfile), port=free_port(), device="cpu"), progress=False)
+    try:
+        assert len(viewer.driver.motion) == 12 and viewer.use_driver.value
+        yaws, exprs = [], []
+        for i in range(12):
+            viewer.frame.value = i
+            p, r = viewer.current_params()
+            yaws.append(float(yaw_pitch_roll(r)[0, 0]))
+            exprs.append(p.expression.clone())
+        assert max(yaws) - min(yaws) > 10.0                 # the sweep turns the head (degrees)
+        assert max(abs(y) for y in yaws) < 45.0             # relative to the rest pose, not to the camera
+        assert float((exprs[0] - exprs[5]).abs().max()) > 0.01
+        viewer.use_driver.value = False                     # back to the sliders: neutral
+        p, _ = viewer.current_params()
+        assert float(p.expression.abs().sum()) == 0
+        assert viewer.update() > 0
+    finally:
+        viewer.stop()
