@@ -82,18 +82,26 @@ def maps_to_raw(layout, maps: torch.Tensor, verts: torch.Tensor) -> dict[str, to
             "sh_dc": maps[..., COLOR]}
 
 
-def activate(raw: dict[str, torch.Tensor], rotvec: torch.Tensor | None = None,
-             transl: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """Activated world-space Gaussians from :func:`maps_to_raw` output and the rigid head pose
-    (rotvec, transl [B, 3]; None = identity). Returns means, quats (unit), scales, opacities, colors."""
-
-    means, quats = raw["means"], torch.nn.functional.normalize(raw["quats"], dim=-1)
+def apply_pose(means: torch.Tensor, quats: torch.Tensor, rotvec: torch.Tensor | None = None,
+               transl: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rigid head pose on Gaussians: means [B, N, 3] -> ``R x + t``, quats [B, N, 4] (w, x, y, z, any norm)
+    -> unit ``q_R * q``; rotvec, transl [B, 3] (None = identity)."""
+    quats = torch.nn.functional.normalize(quats, dim=-1)
     if rotvec is not None:
         R = axis_angle_to_matrix(rotvec)                                      # [B, 3, 3]
         means = means @ R.transpose(-1, -2)
         quats = quat_mul(rotvec_to_quat(rotvec)[:, None, :], quats)
     if transl is not None:
         means = means + transl[:, None, :]
+    return means, quats
+
+
+def activate(raw: dict[str, torch.Tensor], rotvec: torch.Tensor | None = None,
+             transl: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Activated world-space Gaussians from :func:`maps_to_raw` output and the rigid head pose
+    (rotvec, transl [B, 3]; None = identity). Returns means, quats (unit), scales, opacities, colors."""
+
+    means, quats = apply_pose(raw["means"], raw["quats"], rotvec, transl)
     return {"means": means, "quats": quats, "scales": torch.exp(raw["log_scales"]),
             "opacities": torch.sigmoid(raw["opacity_logits"]),
             "colors": (0.5 + SH_C0 * raw["sh_dc"]).clamp_min(0.0)}

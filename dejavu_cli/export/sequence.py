@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dejavu_cli.avatar.gaussians import apply_pose
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.export.ply import write_ply
 from dejavu_cli.export.spz import write_spz
-from dejavu_cli.head.pose import axis_angle_to_matrix, quat_mul, rotvec_to_quat
 from dejavu_cli.io.outputs import prepare_folder
 
 FORMATS = ("ply", "spz")
@@ -43,10 +43,7 @@ def prepare_frames_folder(path: str | os.PathLike, fmt: str) -> Path:
 def posed_frames(raw: dict[str, torch.Tensor], rotvec: torch.Tensor) -> list[dict[str, np.ndarray]]:
     """Per-frame export dicts (numpy float32) of pre-activation model-space Gaussians ``raw`` [B, N, ...] turned
     by ``rotvec`` [B, 3] about the model origin: means ``R x``, quaternions ``q_R * q``."""
-    R = axis_angle_to_matrix(rotvec.to(raw["means"]))
-    means = raw["means"] @ R.transpose(-1, -2)
-    quats = quat_mul(rotvec_to_quat(rotvec.to(raw["quats"]))[:, None, :],
-                     torch.nn.functional.normalize(raw["quats"], dim=-1))
+    means, quats = apply_pose(raw["means"], raw["quats"], rotvec.to(raw["means"]))
     out = {"means": means, "quats": quats, "log_scales": raw["log_scales"],
            "opacity_logits": raw["opacity_logits"], "sh_dc": raw["sh_dc"]}
     B = means.shape[0]

@@ -52,17 +52,17 @@ def _np(t: torch.Tensor) -> np.ndarray:
 class _KernelComposite(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xy, conic, opac, feat, radii, ids, offsets, geom):
-        tiles_x, tiles_per_image, tile = geom
+        geom = (*geom, numba.get_num_threads())     # tiles_x, tiles_per_image, tile, threads
         arrays = tuple(_np(t) for t in (xy, conic, opac, feat, radii, ids, offsets))
-        accum, T, last = cpu_kernel.composite_forward(*arrays, tiles_x, tiles_per_image, tile, numba.get_num_threads())
-        ctx.arrays, ctx.geom, ctx.out = arrays, (*geom, numba.get_num_threads()), (accum, T, last)
+        accum, T, last = cpu_kernel.composite_forward(*arrays, *geom)
+        ctx.arrays, ctx.geom, ctx.out, ctx.dtype = arrays, geom, (accum, T, last), feat.dtype
         return torch.from_numpy(accum), torch.from_numpy(T)
 
     @staticmethod
     def backward(ctx, g_accum, g_T):
         accum, T, last = ctx.out
-        g_accum = np.zeros_like(accum) if g_accum is None else _np(g_accum.to(torch.from_numpy(accum).dtype))
-        g_T = np.zeros_like(T) if g_T is None else _np(g_T.to(torch.from_numpy(T).dtype))
+        g_accum = np.zeros_like(accum) if g_accum is None else _np(g_accum.to(ctx.dtype))
+        g_T = np.zeros_like(T) if g_T is None else _np(g_T.to(ctx.dtype))
         grads = cpu_kernel.composite_backward(*ctx.arrays, *ctx.geom, accum, T, last, g_accum, g_T)
         return (*(torch.from_numpy(g) for g in grads), None, None, None, None)
 
