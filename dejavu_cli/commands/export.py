@@ -1,4 +1,4 @@
-"""`dejavu export`: Export an avatar: 3DGS PLY, .splat, SPZ, UV-map NPZ."""
+"""`dejavu export`: Export an avatar: 3DGS PLY, .splat, SPZ, SOG, glTF (KHR_gaussian_splatting), UV-map NPZ."""
 
 from __future__ import annotations
 
@@ -23,37 +23,47 @@ def export(
                                       help=f"Write a Niantic SPZ (.spz, compressed, about 10x smaller than the PLY; "
                                            f"Spark, SuperSplat, splat-transform; always in SPZ's own y-up frame). "
                                            f"{_RULE}"),
+    sog: Optional[str] = typer.Option(None, "--sog", metavar="PATH",
+                                      help=f"Write a PlayCanvas SOG (.sog, lossless WebP in a ZIP, about 15x smaller "
+                                           f"than the PLY; PlayCanvas, SuperSplat, Spark; PLY frame, so "
+                                           f"--convention applies). {_RULE}"),
+    glb: Optional[str] = typer.Option(None, "--glb", metavar="PATH",
+                                      help=f"Write glTF 2.0 binary with KHR_gaussian_splatting (.glb; engines, "
+                                           f"Babylon.js, PlayCanvas, Cesium; always glTF's own y-up frame). {_RULE}"),
     npz: Optional[str] = typer.Option(None, "--npz", metavar="PATH",
                                       help=f"Write the UV maps as S x S x C images (.npz). {_RULE}"),
     sh_degree: int = option(_C, "sh_degree"),
     expression: str = option(_C, "expression"),
     convention: str = option(_C, "convention"),
 ) -> None:
-    """Export an avatar: 3DGS PLY, .splat, SPZ, UV-map NPZ (static, head pose identity, model space, metres).
+    """Export an avatar: 3DGS PLY, .splat, SPZ, SOG, GLB, UV-map NPZ (static, head pose identity, model space, metres).
 
     Example: dejavu export me.npz --ply me.ply --splat me.splat   (--convention inria for SuperSplat)
     """
     from dejavu_cli.errors import DejavuError
     from dejavu_cli.io.outputs import prepare_output  # first and light: a bad location fails at once
 
-    if not (ply or splat or spz or npz):
-        raise DejavuError("nothing to export: give --ply, --splat, --spz and/or --npz")
+    if not (ply or splat or spz or sog or glb or npz):
+        raise DejavuError("nothing to export: give --ply, --splat, --spz, --sog, --glb and/or --npz")
     from dejavu_cli.config import check_config
 
     check_config(ExportConfig(sh_degree=sh_degree, expression=expression, convention=convention))
-    ply, splat, spz, npz = (prepare_output(p, sfx, what, inputs=(avatar,)) if p else None
-                            for p, sfx, what in ((ply, ".ply", "PLY"), (splat, ".splat", "splat file"),
-                                                 (spz, ".spz", "SPZ file"), (npz, ".npz", "UV-map file")))
+    ply, splat, spz, sog, glb, npz = (
+        prepare_output(p, sfx, what, inputs=(avatar,)) if p else None
+        for p, sfx, what in ((ply, ".ply", "PLY"), (splat, ".splat", "splat file"), (spz, ".spz", "SPZ file"),
+                             (sog, ".sog", "SOG file"), (glb, ".glb", "glTF file"), (npz, ".npz", "UV-map file")))
 
     from dejavu_cli.avatar.file import load_avatar
     from dejavu_cli.export.gaussians import export_gaussians, to_convention
+    from dejavu_cli.export.glb import write_glb
     from dejavu_cli.export.ply import write_ply
+    from dejavu_cli.export.sog import write_sog
     from dejavu_cli.export.splat import write_splat
     from dejavu_cli.export.spz import write_spz
     from dejavu_cli.export.uvmaps import write_uv_npz
     av = load_avatar(avatar)
-    raw = export_gaussians(av, expression) if (ply or splat or spz) else None
-    g = to_convention(raw, convention) if (ply or splat) else None
+    raw = export_gaussians(av, expression) if (ply or splat or spz or sog or glb) else None
+    g = to_convention(raw, convention) if (ply or splat or sog) else None
     if ply:
         write_ply(g, ply, sh_degree=sh_degree)
         typer.echo(f"{len(g['means'])} Gaussians (SH degree {sh_degree}, {convention}) -> {ply}")
@@ -63,6 +73,12 @@ def export(
     if spz:
         write_spz(raw, spz)
         typer.echo(f"{len(raw['means'])} Gaussians (SPZ v3) -> {spz}")
+    if sog:
+        write_sog(g, sog)
+        typer.echo(f"{len(g['means'])} Gaussians (SOG v2, {convention}) -> {sog}")
+    if glb:
+        write_glb(raw, glb)
+        typer.echo(f"{len(raw['means'])} Gaussians (glTF KHR_gaussian_splatting) -> {glb}")
     if npz:
         write_uv_npz(av, npz)
         typer.echo(f"UV maps {av.uv_size}x{av.uv_size}x13 -> {npz}")

@@ -60,9 +60,10 @@ class ExportConfig:
     sh_degree: int = knob(3, "PLY SH degree: 3 (zero-padded f_rest, widest viewer support) or 0 (compact).",
                           choices=(0, 3), metavar="0|3")
     expression: str = knob("neutral", "neutral, or an expression name of the head model set to 1.", metavar="NAME")
-    convention: str = knob("y-up", "Orientation of the PLY and .splat: y-up (ours: Spark, gsplat.js, the mkkellogg "
-                                   "viewer, three.js) or inria (turned 180 degrees about z for tools that assume "
-                                   "the INRIA/COLMAP y-down convention, e.g. SuperSplat).",
+    convention: str = knob("y-up", "Orientation of the PLY, .splat and .sog: y-up (ours: Spark, gsplat.js, the "
+                                   "mkkellogg viewer, three.js) or inria (turned 180 degrees about z for tools "
+                                   "that assume the INRIA/COLMAP y-down convention, e.g. SuperSplat and "
+                                   "PlayCanvas). SPZ and GLB always use their format's own y-up frame.",
                            choices=("y-up", "inria"))
 
 
