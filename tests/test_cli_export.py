@@ -66,6 +66,17 @@ def test_export_bad_inputs_one_line(cli, tmp_path, capsys):
     assert not (tmp_path / "o.ply").exists()
 
 
+@pytest.mark.parametrize("option,wrong", [("--sog", "a.ply"), ("--glb", "a.gltf")])
+def test_export_sog_glb_refuse_another_suffix_before_work(cli, tmp_path, capsys, option, wrong):
+    t = tmp_path / "t.npz"
+    assert cli("template", "--head", "test", "--uv-size", "16", "-o", t) == 0
+    capsys.readouterr()
+    assert cli("export", t, option, tmp_path / wrong) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
+
+
 @pytest.mark.slow
 def test_ict_template_export(cli, ict_head, tmp_path, capsys):
     t = tmp_path / "t.npz"
