@@ -11,6 +11,7 @@ import torch
 
 from dejavu_cli.fit import priors
 from dejavu_cli.fit.targets import compose_targets
+from dejavu_cli.render.project import quat_to_rotmat
 
 
 def test_mirror_texels_pairs_symmetric_points_within_regions():
@@ -90,6 +91,35 @@ def test_shape_reg_values_zero_inside_limits_and_gradient():
     batch = torch.log(torch.rand(2, 7, 3, dtype=torch.float64) * 0.02 + 1e-4).requires_grad_()
     assert priors.shape_reg(batch, 0.005, 5.0).shape == ()
     torch.autograd.gradcheck(lambda x: priors.shape_reg(x, 0.005, 5.0), (batch,))
+
+
+def test_normal_extent_against_the_covariance_and_flat_reg():
+    """normal_extent is sqrt(n^T Sigma n) with Sigma = R S^2 R^T (render.project's rotation); a Gaussian
+    flat in the tangent plane has its smallest scale along the normal; a quarter turn about x puts its
+    longest axis (y) on the normal z."""
+    s = torch.log(torch.tensor([[0.004, 0.002, 0.0003]]))
+    n = torch.tensor([[0.0, 0.0, 1.0]])
+    ident = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    assert float(priors.normal_extent(s, ident, n)) == pytest.approx(0.0003, rel=1e-5)
+    quarter_x = torch.tensor([[math.cos(math.pi / 4), math.sin(math.pi / 4), 0.0, 0.0]])
+    assert float(priors.normal_extent(s, quarter_x, n)) == pytest.approx(0.002, rel=1e-5)
+    q = torch.randn(5, 4, dtype=torch.float64)
+    ls = torch.log(torch.rand(5, 3, dtype=torch.float64) * 0.01 + 1e-4)
+    nn = torch.nn.functional.normalize(torch.randn(5, 3, dtype=torch.float64), dim=-1)
+    R = quat_to_rotmat(torch.nn.functional.normalize(q, dim=-1))
+    sigma = R @ torch.diag_embed(torch.exp(ls) ** 2) @ R.transpose(-1, -2)
+    ref = torch.sqrt((nn[:, None, :] @ sigma @ nn[:, :, None])[:, 0, 0])
+    torch.testing.assert_close(priors.normal_extent(ls, q, nn), ref)
+    # flat_reg: zero for the flat one, log(excess) for the turned one, weights respected, gradient exact
+    assert float(priors.flat_reg(s, ident, n, torch.ones(1), 0.0005)) == 0.0
+    assert float(priors.flat_reg(s, quarter_x, n, torch.ones(1), 0.0005)) == pytest.approx(math.log(4), rel=1e-5)
+    assert float(priors.flat_reg(s, quarter_x, n, torch.zeros(1), 0.0005)) == 0.0
+    ls = ls.clone().requires_grad_()
+    q = q.clone().requires_grad_()
+    torch.autograd.gradcheck(lambda a, b: priors.flat_reg(a, b, nn, torch.ones(5, dtype=torch.float64), 1e-3),
+                             (ls, q))
+    batch = priors.normal_extent(ls.detach().expand(2, 5, 3), q.detach().expand(2, 5, 4), nn.expand(2, 5, 3))
+    assert batch.shape == (2, 5)
 
 
 def test_opacity_floor_and_visibility_weights():

@@ -51,6 +51,12 @@ class CreateConfig:
                                  "training frames saw is clamped at this multiple of max_scale (0: off; 3 x 8 mm "
                                  "removes the blurred halos above the frame's edge without costing PSNR).",
                             min=0.0, max=100.0)
+    w_flat: float = knob(0.0, "Weight of the normal-thickness regularizer: face and ear Gaussians thicker than "
+                              "flat_thickness along the surface normal are pulled thin (frontal views cannot see "
+                              "their depth; thick ones bulge out of the silhouette when the head turns). 0: off.",
+                         min=0.0)
+    flat_thickness: float = knob(0.0005, "Thickness (standard deviation along the normal, metres) the "
+                                         "normal-thickness regularizer allows for free.", min=1e-6, max=0.1)
     w_opacity: float = knob(0.0, "Weight of the opacity floor on texels the video rarely saw (face, scalp, "
                                  "ears): nothing behind the scalp shows through (0: off).", min=0.0)
     visibility_gain: float = knob(4.0, "Position/scale regularizers grow to 1 + GAIN times their weight on "

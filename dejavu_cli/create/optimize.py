@@ -28,11 +28,12 @@ from dejavu_cli.create.checkpoint import adam_state_arrays, restore_adam
 from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.problem import Problem, render_batch
 from dejavu_cli.fit import losses, priors
-from dejavu_cli.uv.maps import OPACITY, SCALE
+from dejavu_cli.head.geometry import vertex_normals
+from dejavu_cli.uv.maps import OPACITY, ROT, SCALE
 
 #: Longest time between two periodic checkpoints (with ``cfg.checkpoint_every`` > 0).
 CHECKPOINT_SECONDS = 300.0
-LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale", "shape", "opacity")
+LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale", "shape", "opacity", "flat")
 HISTORY_KEYS = ("step",) + LOSS_KEYS + ("seconds",)
 
 
@@ -115,23 +116,32 @@ def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: C
     delta [B, N, 13] in optimized units (positions in cm; the regularizers see these units, as the official
     code), idx [B]; background [B, 3]: render and target composited over it (None: white)."""
     maps_delta = delta * stages.channel_scale(delta.device)
-    rgb = render_batch(problem, maps_delta, idx, background=background).rgb
+    flat = cfg.w_flat > 0 and problem.flat_weights is not None
+    verts = problem.vertices(idx)
+    rgb = render_batch(problem, maps_delta, idx, verts=verts, background=background).rgb
     target = problem.target(idx, background)
     rgb = losses.observed(rgb, target, problem.inside(idx), cfg.outside_weight)
     zero = torch.zeros((), device=rgb.device)
     terms = {"l1": losses.l1_loss(rgb, target), "ssim": losses.ssim_loss(rgb, target),
              "pos": losses.position_reg(delta, problem.pos_weights),
-             "scale": losses.scale_reg(delta, problem.scale_weights), "shape": zero, "opacity": zero}
-    if cfg.w_shape > 0 or (cfg.w_opacity > 0 and problem.opacity_weights is not None):
+             "scale": losses.scale_reg(delta, problem.scale_weights), "shape": zero, "opacity": zero,
+             "flat": zero}
+    if cfg.w_shape > 0 or flat or (cfg.w_opacity > 0 and problem.opacity_weights is not None):
         full = problem.u_base + maps_delta                               # [B, N, 13] maps of the frames
         if cfg.w_shape > 0:
             terms["shape"] = priors.shape_reg(full[..., SCALE], cfg.max_scale, cfg.max_ratio)
         if cfg.w_opacity > 0 and problem.opacity_weights is not None:
             terms["opacity"] = priors.opacity_floor_reg(full[..., OPACITY][..., 0], problem.opacity_weights)
+        if flat:  # model space: the map's rotation (1, r) and the frame mesh's normals (no head pose needed)
+            normals = torch.nn.functional.normalize(
+                problem.layout.surface(vertex_normals(verts, problem.head.faces)), dim=-1)
+            quats = torch.cat([torch.ones_like(full[..., :1]), full[..., ROT]], -1)
+            terms["flat"] = priors.flat_reg(full[..., SCALE], quats, normals, problem.flat_weights,
+                                            cfg.flat_thickness)
     terms["lpips"] = lpips_fn(rgb, target) if lpips_fn is not None else zero
     terms["total"] = (cfg.w_l1 * terms["l1"] + cfg.w_ssim * terms["ssim"] + cfg.w_lpips * terms["lpips"]
                       + cfg.w_pos * terms["pos"] + cfg.w_scale * terms["scale"] + cfg.w_shape * terms["shape"]
-                      + cfg.w_opacity * terms["opacity"])
+                      + cfg.w_opacity * terms["opacity"] + cfg.w_flat * terms["flat"])
     return terms
 
 

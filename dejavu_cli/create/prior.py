@@ -14,12 +14,15 @@ from dejavu_cli.head.base import REGION_NAMES
 #: Regions held opaque where the video did not look (not the eyeballs, mouth interior and teeth, which the
 #: lids and lips hide).
 OPAQUE_REGIONS = ("face", "scalp", "ears")
+#: Regions whose Gaussians are held thin along the surface normal (skin; hair needs its volume).
+FLAT_REGIONS = ("face", "ears")
 
 
 def weigh_by_visibility(problem: Problem, seen: torch.Tensor, cfg: CreateConfig) -> None:
     """Regularizer weights from the texels' visibility ``seen`` [N] (share of training frames): position and
-    scale weights grow by ``cfg.visibility_gain`` where the video never looked (fit/priors.py), and the
-    opacity floor applies to the face, scalp and ears in proportion to how rarely they were seen."""
+    scale weights grow by ``cfg.visibility_gain`` where the video never looked (fit/priors.py), the
+    opacity floor applies to the face, scalp and ears in proportion to how rarely they were seen, and the
+    normal-thickness regularizer to the face and ears."""
     factor = priors.visibility_factor(seen, cfg.visibility_gain)
     problem.pos_weights = problem.pos_weights * factor
     problem.scale_weights = factor
@@ -28,6 +31,10 @@ def weigh_by_visibility(problem: Problem, seen: torch.Tensor, cfg: CreateConfig)
     for name in OPAQUE_REGIONS:
         skin |= region == REGION_NAMES.index(name)
     problem.opacity_weights = skin.float() * priors.low_visibility(seen)
+    flat = torch.zeros_like(skin)
+    for name in FLAT_REGIONS:
+        flat |= region == REGION_NAMES.index(name)
+    problem.flat_weights = flat.float()
 
 
 #: Percentiles of the training frames' driver coefficients that bound the blendmaps' range.

@@ -32,6 +32,7 @@ class Problem:
                              pixels outside were padded white by the crop, not filmed, so they carry no loss
     alphas      [T, R, R] uint8 the targets' masks (255 = head), for compositing over other backgrounds
     scale_weights [N], opacity_weights [N]  visibility-driven regularizer weights (None: uniform / off)
+    flat_weights [N]         where the normal-thickness regularizer applies (skin: face, ears; None: off)
     blend_range [2, D]       low/high driver coefficients of the training frames (None: no fallback)
     """
 
@@ -57,6 +58,7 @@ class Problem:
     alphas: torch.Tensor | None = None
     scale_weights: torch.Tensor | None = None
     opacity_weights: torch.Tensor | None = None
+    flat_weights: torch.Tensor | None = None
     blend_range: torch.Tensor | None = None
 
     @property

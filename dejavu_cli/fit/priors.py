@@ -11,6 +11,8 @@ have no such network, so the prior comes from the head model and from what the v
   seen hair's colour, high opacity, positions on the head surface).
 - :func:`shape_reg`: the anisotropy and maximum-scale regularizer (PhysGaussian's ratio term, avatar
   papers' scale cap): no needles.
+- :func:`flat_reg`: skin Gaussians held thin along the surface normal (:func:`normal_extent`); the frontal
+  views that train them cannot see their depth, so thick ones bulge out of the silhouette when the head turns.
 - :func:`opacity_floor_reg`: opacity held high where the video cannot vouch for transparency (the scalp, and
   every texel the video rarely saw), so nothing behind the scalp shows through.
 - :func:`visibility_factor`: regularizer weights that grow where visibility is low.
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from dejavu_cli.render.project import quat_to_rotmat
 from dejavu_cli.uv.maps import COLOR, OPACITY, POS, SCALE
 
 #: Sign flips of the 13 map channels under the mirror x -> -x (model space): the position offset's x, and
@@ -120,6 +123,24 @@ def shape_reg(log_scales: torch.Tensor, max_scale: float, max_ratio: float) -> t
     cap = torch.relu(s[..., 2] - math.log(max_scale))
     ratio = torch.relu(s[..., 2] - s[..., 1] - math.log(max_ratio))
     return (cap + ratio).mean()
+
+
+def normal_extent(log_scales: torch.Tensor, quats: torch.Tensor, normals: torch.Tensor) -> torch.Tensor:
+    """Standard deviation of each Gaussian along its surface normal, ``sqrt(n^T R S^2 R^T n)`` [..., N].
+
+    log_scales [..., N, 3]; quats [..., N, 4] (w, x, y, z, any norm); normals [..., N, 3] unit, in the frame
+    of the quaternions (model space)."""
+    R = quat_to_rotmat(torch.nn.functional.normalize(quats, dim=-1))            # [..., N, 3, 3]
+    along = (normals[..., None, :] @ R)[..., 0, :]                               # n . R e_i  [..., N, 3]
+    return torch.sqrt(((torch.exp(log_scales) * along) ** 2).sum(-1) + 1e-20)
+
+
+def flat_reg(log_scales: torch.Tensor, quats: torch.Tensor, normals: torch.Tensor, weights: torch.Tensor,
+             thickness: float) -> torch.Tensor:
+    """Mean over Gaussians of ``weights * relu(log normal_extent - log thickness)``: zero for every Gaussian
+    thinner than ``thickness`` (metres) along its normal. Shapes as :func:`normal_extent`, weights [N]."""
+    excess = torch.relu(torch.log(normal_extent(log_scales, quats, normals)) - math.log(thickness))
+    return (excess * weights).mean()
 
 
 def opacity_floor_reg(opacity_logits: torch.Tensor, weight: torch.Tensor, floor: float = OPAQUE_LOGIT
