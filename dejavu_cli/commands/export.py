@@ -64,21 +64,14 @@ def export(
     av = load_avatar(avatar)
     raw = export_gaussians(av, expression) if (ply or splat or spz or sog or glb) else None
     g = to_convention(raw, convention) if (ply or splat or sog) else None
-    if ply:
-        write_ply(g, ply, sh_degree=sh_degree)
-        typer.echo(f"{len(g['means'])} Gaussians (SH degree {sh_degree}, {convention}) -> {ply}")
-    if splat:
-        write_splat(g, splat)
-        typer.echo(f"{len(g['means'])} Gaussians -> {splat}")
-    if spz:
-        write_spz(raw, spz)
-        typer.echo(f"{len(raw['means'])} Gaussians (SPZ v3) -> {spz}")
-    if sog:
-        write_sog(g, sog)
-        typer.echo(f"{len(g['means'])} Gaussians (SOG v2, {convention}) -> {sog}")
-    if glb:
-        write_glb(raw, glb)
-        typer.echo(f"{len(raw['means'])} Gaussians (glTF KHR_gaussian_splatting) -> {glb}")
+    # (destination, writer, Gaussians it takes, what the line says): the PLY frame ones take the convention
+    splat_files = ((ply, lambda d, p: write_ply(d, p, sh_degree=sh_degree), g, f"SH degree {sh_degree}, {convention}"),
+                   (splat, write_splat, g, convention), (spz, write_spz, raw, "SPZ v3"),
+                   (sog, write_sog, g, f"SOG v2, {convention}"), (glb, write_glb, raw, "glTF KHR_gaussian_splatting"))
+    for path, write, data, what in splat_files:
+        if path:
+            write(data, path)
+            typer.echo(f"{len(data['means'])} Gaussians ({what}) -> {path}")
     if npz:
         write_uv_npz(av, npz)
         typer.echo(f"UV maps {av.uv_size}x{av.uv_size}x13 -> {npz}")

@@ -30,5 +30,6 @@ def view(
     check_config(cfg)
     try:
         serve(avatar, cfg, log=lambda s: typer.echo(s))
-    except KeyboardInterrupt:
-        typer.echo("viewer stopped")
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before the viewer was up
+        pass
+    typer.echo("viewer stopped")

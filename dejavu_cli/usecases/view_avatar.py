@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 from dejavu_cli.avatar.animate import Animator
@@ -52,13 +54,29 @@ def open_viewer(avatar_path: str | Path, cfg: ViewConfig | None = None, progress
 
 
 def view(avatar_path: str | Path, cfg: ViewConfig | None = None, log=print) -> None:
-    """Serve the viewer until Ctrl-C; prints the URL first."""
+    """Serve the viewer until Ctrl-C (returns then; a second Ctrl-C raises KeyboardInterrupt); prints the URL
+    first."""
     cfg = cfg or ViewConfig()
     viewer = open_viewer(avatar_path, cfg, log=log)
     host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
     log(f"viewer: http://{host}:{viewer.server.get_port()} ({viewer.animator.avatar.n_gaussians:,} Gaussians; "
         f"Ctrl-C stops it)")
+    # Ctrl-C sets the loop's stop flag instead of raising wherever the main thread happens to be (a
+    # KeyboardInterrupt landing inside viser's scene update could leave the server half-updated and the
+    # process hanging at exit); a second Ctrl-C interrupts at once.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main else None
+    previous = signal.default_int_handler if previous is None else previous
+
+    def on_sigint(signum, frame):
+        signal.signal(signal.SIGINT, previous)
+        viewer.request_stop()
+
+    if main:
+        signal.signal(signal.SIGINT, on_sigint)
     try:
         viewer.serve_forever()
     finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
         viewer.stop()

@@ -187,6 +187,10 @@ class AvatarViewer:
                 self._dirty.clear()                          # the frame slider's own callback
             self.update()
 
+    def request_stop(self) -> None:
+        """Make :meth:`serve_forever` return after its current update (safe from a signal handler)."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         self.server.stop()
