@@ -34,6 +34,10 @@ class CreateConfig:
     batch: int = knob(4, "Frames per optimization step (one renderer call per step).", min=1, max=256)
     n_blend: int = knob(10, "Number D of expression-aware blendmaps (paper: 10; 0: stage 1 only).", min=0, max=10)
     lr: float = knob(0.05, "Adam learning rate (paper: 0.05).", min=0.0, max=10.0)
+    lr_pose: float = knob(0.0, "Adam learning rate of a per-frame head-pose refinement during training (units "
+                               "0.01 rad and 1 mm; same decay as lr). The training frames' tracked poses move "
+                               "relative to each other, not as a whole; held-out frames keep theirs. 0: off.",
+                          min=0.0, max=10.0)
     lr_decay: float = knob(0.9, "Learning-rate factor applied every lr_every steps (paper: 0.9).")
     lr_every: int = knob(100, "Steps between learning-rate decays (paper: 100).")
     w_l1: float = knob(1.0, "Weight of the L1 photometric loss.")

@@ -31,6 +31,8 @@ from dejavu_cli.fit import losses, priors
 from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.uv.maps import OPACITY, ROT, SCALE
 
+#: Units of the per-frame pose offsets the optimizer sees (``lr_pose``): 0.01 rad of rotation, 1 mm of translation.
+POSE_UNITS = (0.01, 0.001)
 #: Longest time between two periodic checkpoints (with ``cfg.checkpoint_every`` > 0).
 CHECKPOINT_SECONDS = 300.0
 LOSS_KEYS = ("total", "l1", "ssim", "lpips", "pos", "scale", "shape", "opacity", "flat")
@@ -47,6 +49,8 @@ class TrainState:
     adam: dict = field(default_factory=dict)       # arrays of the current stage's optimizer
     history: dict = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     seconds: list = field(default_factory=lambda: [0.0, 0.0])  # stage 1, stage 2
+    pose: torch.Tensor | None = None               # [T, 6] per-frame pose offsets (POSE_UNITS), when refined
+    pose_adam: dict = field(default_factory=dict)  # arrays of the pose optimizer ("pose_adam*" keys)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -68,6 +72,9 @@ def state_arrays(state: TrainState) -> tuple[dict[str, np.ndarray], dict]:
               "rng": state.generator.get_state().numpy(), **state.adam}
     if state.blendmaps is not None:
         arrays["blendmaps"] = state.blendmaps.detach().cpu().numpy()
+    if state.pose is not None:
+        arrays["pose"] = state.pose.detach().cpu().numpy()
+        arrays.update(state.pose_adam)
     meta = {"step": state.step, "history": state.history, "seconds": state.seconds}
     return arrays, meta
 
@@ -76,11 +83,14 @@ def state_from_arrays(arrays: dict, meta: dict, device) -> TrainState:
     gen = torch.Generator(device="cpu")
     gen.set_state(torch.from_numpy(np.ascontiguousarray(arrays["rng"])))
     blend = arrays.get("blendmaps")
+    pose = arrays.get("pose")
     return TrainState(
         delta_global=torch.tensor(arrays["delta_global"], device=device),
         blendmaps=None if blend is None else torch.tensor(blend, device=device),
         step=int(meta["step"]), generator=gen, adam={k: v for k, v in arrays.items() if k.startswith("adam")},
-        history=_complete_history(meta["history"]), seconds=list(meta["seconds"]))
+        history=_complete_history(meta["history"]), seconds=list(meta["seconds"]),
+        pose=None if pose is None else torch.tensor(pose, device=device),
+        pose_adam={k: v for k, v in arrays.items() if k.startswith("pose_adam")})
 
 
 def _complete_history(history: dict) -> dict:
@@ -110,15 +120,22 @@ def deferred_sigint():
 
 
 def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: CreateConfig,
-                lpips_fn=None, background: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                lpips_fn=None, background: torch.Tensor | None = None,
+                pose: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Loss terms of one batch (paper eq. 8 without L_view, plus the prior's shape and opacity terms).
 
     delta [B, N, 13] in optimized units (positions in cm; the regularizers see these units, as the official
-    code), idx [B]; background [B, 3]: render and target composited over it (None: white)."""
+    code), idx [B]; background [B, 3]: render and target composited over it (None: white); pose [B, 6]
+    offsets (rotation vector, translation; POSE_UNITS) added to the tracked head pose of the frames."""
     maps_delta = delta * stages.channel_scale(delta.device)
     flat = cfg.w_flat > 0 and problem.flat_weights is not None
     verts = problem.vertices(idx)
-    rgb = render_batch(problem, maps_delta, idx, verts=verts, background=background).rgb
+    rotvec, transl = None, None
+    if pose is not None:
+        rotvec = problem.rotvec[idx] + pose[:, :3] * POSE_UNITS[0]
+        transl = problem.transl[idx] + pose[:, 3:] * POSE_UNITS[1]
+    rgb = render_batch(problem, maps_delta, idx, verts=verts, background=background, rotvec=rotvec,
+                       transl=transl).rgb
     target = problem.target(idx, background)
     rgb = losses.observed(rgb, target, problem.inside(idx), cfg.outside_weight)
     zero = torch.zeros((), device=rgb.device)
@@ -163,6 +180,7 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
     s1, _ = stage_steps(cfg)
     last_ckpt = time.monotonic()
     opt = None
+    opt_pose = _pose_optimizer(problem, state, cfg) if cfg.lr_pose > 0 else None
     bar = tqdm(total=cfg.steps, initial=state.step, desc="create", unit="step", disable=not progress,
                dynamic_ncols=True)
     try:
@@ -179,8 +197,11 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
                 local = state.step if stage == 1 else state.step - s1
                 for group in opt.param_groups:
                     group["lr"] = stages.learning_rate(local, cfg.lr, cfg.lr_decay, cfg.lr_every)
+                if opt_pose is not None:
+                    opt_pose.param_groups[0]["lr"] = stages.learning_rate(state.step, cfg.lr_pose, cfg.lr_decay,
+                                                                          cfg.lr_every)
                 t0 = time.perf_counter()
-                terms = _one_step(problem, state, stage, opt, cfg, lpips_fn)
+                terms = _one_step(problem, state, stage, opt, cfg, lpips_fn, opt_pose)
                 dt = time.perf_counter() - t0
                 state.seconds[stage - 1] += dt
                 state.history["seconds"].append(dt)
@@ -193,24 +214,44 @@ def optimize(problem: Problem, cfg: CreateConfig, state: TrainState, hook=None, 
                 bar.set_postfix(stage=stage, loss=f"{values[0]:.4f}")
                 if checkpoint is not None and checkpoint_due(state.step, cfg.steps, cfg.checkpoint_every,
                                                              time.monotonic() - last_ckpt):
-                    _keep_moments(state, opt)
+                    _keep_moments(state, opt, opt_pose)
                     checkpoint(state)
                     last_ckpt = time.monotonic()
-            _keep_moments(state, opt)
+            _keep_moments(state, opt, opt_pose)
     except KeyboardInterrupt:
-        _keep_moments(state, opt)   # the moments that go with the live parameters
+        _keep_moments(state, opt, opt_pose)   # the moments that go with the live parameters
         raise Interrupted(state) from None
     finally:
         bar.close()
     return state
 
 
-def _keep_moments(state: TrainState, opt) -> None:
+def _keep_moments(state: TrainState, opt, opt_pose=None) -> None:
     """Copy the optimizer's Adam moments into ``state.adam`` (host arrays for checkpoints). Done only when
     they are needed (stage switch, checkpoint, interrupt, end), never per step: on a GPU each copy is a
     device-to-host transfer of every moment and a sync."""
     if opt is not None:
         state.adam = adam_state_arrays(opt)
+    if opt_pose is not None:
+        state.pose_adam = adam_state_arrays(opt_pose, prefix="pose_adam")
+
+
+def _pose_optimizer(problem: Problem, state: TrainState, cfg: CreateConfig) -> torch.optim.Optimizer:
+    """Adam over the per-frame pose offsets [T, 6] (both stages); moments restored when resuming."""
+    if state.pose is None:
+        state.pose = torch.zeros(problem.rotvec.shape[0], 6, device=problem.device)
+    param = torch.nn.Parameter(state.pose.detach().clone())
+    state.pose = param
+    opt = torch.optim.Adam([param], lr=cfg.lr_pose)
+    restore_adam(opt, state.pose_adam, prefix="pose_adam")
+    return opt
+
+
+def batch_pose(problem: Problem, pose: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """The pose offsets [B, 6] of frames ``idx``, minus their mean over the training frames: the refinement
+    may move frames relative to each other but not the whole head, since held-out frames (and every
+    driver) keep the tracked poses."""
+    return pose[idx] - pose[problem.train].mean(0)
 
 
 def _stage_optimizer(state: TrainState, stage: int, cfg: CreateConfig) -> torch.optim.Optimizer:
@@ -234,19 +275,26 @@ def _stage_optimizer(state: TrainState, stage: int, cfg: CreateConfig) -> torch.
     return opt
 
 
-def _one_step(problem: Problem, state: TrainState, stage: int, opt, cfg: CreateConfig, lpips_fn):
+def _one_step(problem: Problem, state: TrainState, stage: int, opt, cfg: CreateConfig, lpips_fn, opt_pose=None):
     pos = torch.randint(len(problem.train), (cfg.batch,), generator=state.generator)
     idx = problem.train[pos.to(problem.train.device)]
     bg = torch.rand(cfg.batch, 3, generator=state.generator).to(problem.device) if cfg.random_background else None
     delta = stages.frame_delta(stage, state.delta_global, state.blendmaps, problem.expression[idx], problem.drivers,
                                problem.blend_range)
-    terms = step_losses(problem, delta, idx, cfg, lpips_fn, background=bg)
-    opt.zero_grad(set_to_none=True)
+    if stage == 1:
+        opt_pose = None      # the poses are refined in stage 2, once stage 1 has fitted a global map
+    pose = batch_pose(problem, state.pose, idx) if opt_pose is not None else None
+    terms = step_losses(problem, delta, idx, cfg, lpips_fn, background=bg, pose=pose)
+    opts = [opt] + ([opt_pose] if opt_pose is not None else [])
+    for o in opts:
+        o.zero_grad(set_to_none=True)
     if torch.isfinite(terms["total"]):
         terms["total"].backward()
-        grads_ok = all(p.grad is None or torch.isfinite(p.grad).all() for p in opt.param_groups[0]["params"])
+        grads_ok = all(p.grad is None or torch.isfinite(p.grad).all()
+                       for o in opts for p in o.param_groups[0]["params"])
         if grads_ok:  # steps with NaN gradients are skipped (as the official code)
-            opt.step()
+            for o in opts:
+                o.step()
     return {k: v.detach() for k, v in terms.items()}
 
 

@@ -99,13 +99,15 @@ class Problem:
 
 
 def render_batch(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, verts: torch.Tensor | None = None,
-                 background: torch.Tensor | None = None):
+                 background: torch.Tensor | None = None, rotvec: torch.Tensor | None = None,
+                 transl: torch.Tensor | None = None):
     """Render frames ``idx`` [B] with maps ``u_base + delta`` (delta [B, N, 13]) over ``background`` [B, 3]
-    (None: white) -> RenderOutput [B, R, R, .]."""
+    (None: white) at head poses ``rotvec``/``transl`` [B, 3] (None: the tracked ones) -> RenderOutput."""
     if verts is None:
         verts = problem.vertices(idx)
     maps = problem.u_base[None] + delta
-    g = maps_to_gaussians(problem.layout, maps, verts, problem.rotvec[idx], problem.transl[idx])
+    g = maps_to_gaussians(problem.layout, maps, verts, problem.rotvec[idx] if rotvec is None else rotvec,
+                          problem.transl[idx] if transl is None else transl)
     B, R = idx.shape[0], problem.resolution
     bg = torch.ones(3, device=problem.device) if background is None else background
     return render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"],
