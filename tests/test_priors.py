@@ -122,6 +122,27 @@ def test_normal_extent_against_the_covariance_and_flat_reg():
     assert batch.shape == (2, 5)
 
 
+def test_close_scalp_holes_makes_rare_transparent_scalp_opaque_in_hair_colour():
+    N = 6
+    base = torch.zeros(N, 13)
+    deltas = torch.zeros(2, N, 13)
+    deltas[:, :, 9] = torch.tensor([3.0, 3.0, -3.0, -3.0, -3.0, -3.0])   # two opaque, four transparent
+    deltas[:, 0, 10:13] = torch.tensor([-1.0, -1.2, -1.4])                # the opaque hair's colours
+    deltas[:, 1, 10:13] = torch.tensor([-1.0, -1.2, -1.4])
+    deltas[:, 2:, 10:13] = 1.5                                              # whatever the holes trained to
+    scalp = torch.tensor([True, True, True, True, True, False])
+    rare = torch.tensor([False, False, True, False, True, True])
+    out, n = priors.close_scalp_holes(base, deltas, scalp, rare)
+    assert n == 2                                                # texels 2 and 4: scalp, rare, transparent
+    for t in (2, 4):
+        torch.testing.assert_close(out[:, t, 9], torch.full((2,), priors.OPAQUE_LOGIT))
+        torch.testing.assert_close(out[:, t, 10:13], torch.tensor([[-1.0, -1.2, -1.4]] * 2))
+    for t in (0, 1, 3, 5):                                       # seen, opaque, or not scalp: unchanged
+        torch.testing.assert_close(out[:, t], deltas[:, t])
+    none, n0 = priors.close_scalp_holes(base, deltas, scalp, torch.zeros(N, dtype=torch.bool))
+    assert n0 == 0 and torch.equal(none, deltas)
+
+
 def test_opacity_floor_and_visibility_weights():
     logits = torch.tensor([-1.0, 3.0, 0.0])
     w = torch.tensor([1.0, 1.0, 0.0])

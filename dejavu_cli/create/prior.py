@@ -72,6 +72,17 @@ def cap_rare_scales(problem: Problem, state, info: dict, cfg: CreateConfig) -> i
     return n
 
 
+def close_scalp(problem: Problem, state, info: dict) -> int:
+    """:func:`priors.close_scalp_holes` on the trained ``state`` in place (texels seen in fewer than a quarter
+    of the training frames); returns how many texels it changed."""
+    unit = channel_scale(problem.device)
+    scalp = problem.layout.region == REGION_NAMES.index("scalp")
+    rare = priors.low_visibility(info["texel_seen"].to(problem.device)) > 0
+    maps, n = priors.close_scalp_holes(problem.u_base, _maps(state, unit), scalp, rare)
+    _store(state, maps, unit)
+    return n
+
+
 def fill_unseen_texels(problem: Problem, state, info: dict) -> dict:
     """The prior's fill of never-seen texels (:func:`priors.fill_unseen`) applied to the trained ``state``
     in place (stage-1 delta and blendmaps, optimized units); returns the counts."""

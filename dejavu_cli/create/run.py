@@ -241,6 +241,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
                                 f"(continue with --resume)") from None
 
     info["filled"] = prior.fill_unseen_texels(problem, state, info) if cfg.mirror_fill else None
+    info["closed"] = prior.close_scalp(problem, state, info) if cfg.close_scalp else 0
     info["capped"] = prior.cap_rare_scales(problem, state, info, cfg) if cfg.scale_cap > 0 else 0
     idx = eval_indices(problem.held, cfg.max_eval_frames)
     metrics, _, _ = evaluate(problem, state, idx, cfg.batch, lpips_fn, progress, "held-out frames")
@@ -264,6 +265,7 @@ def create_avatar(track, video, cfg: CreateConfig, output, resume: bool = False,
                                         track.viewmat, valid)}
     coverage["guessed"] = info["filled"]
     coverage["scale_capped"] = info["capped"]
+    coverage["scalp_closed"] = info["closed"]
     coverage["capture_hint"] = CAPTURE_HINT if needs_capture_hint(coverage["pose_range_deg"],
                                                                   coverage["head_seen"]) else None
     s1, s2 = stage_steps(cfg)

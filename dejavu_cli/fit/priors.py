@@ -13,6 +13,8 @@ have no such network, so the prior comes from the head model and from what the v
   papers' scale cap): no needles.
 - :func:`flat_reg`: skin Gaussians held thin along the surface normal (:func:`normal_extent`); the frontal
   views that train them cannot see their depth, so thick ones bulge out of the silhouette when the head turns.
+- :func:`close_scalp_holes`: after training, rarely seen scalp texels that learned to be transparent (at the
+  silhouette of frontal views) become opaque in the seen hair's colour: no holes in the turned head.
 - :func:`opacity_floor_reg`: opacity held high where the video cannot vouch for transparency (the scalp, and
   every texel the video rarely saw), so nothing behind the scalp shows through.
 - :func:`visibility_factor`: regularizer weights that grow where visibility is low.
@@ -97,6 +99,28 @@ def fill_unseen(base: torch.Tensor, deltas: torch.Tensor, seen: torch.Tensor, mi
     out[0, op, OPACITY] = torch.clamp(first[op, OPACITY], min=OPAQUE_LOGIT) - base[op, OPACITY]
     out[1:, rest] = out[0, rest]
     return out, {"mirrored": int(has.sum()), "region_prior": int(rest.sum())}
+
+
+def close_scalp_holes(base: torch.Tensor, deltas: torch.Tensor, scalp: torch.Tensor, rare: torch.Tensor,
+                      below: float = 0.5) -> tuple[torch.Tensor, int]:
+    """Maps with the transparent, rarely seen scalp texels made opaque in the hair's colour; returns
+    (deltas, how many texels changed).
+
+    base [N, 13]; deltas [K, N, 13] (full deltas on ``base``); scalp, rare [N] bool. A texel changes when it
+    is ``scalp & rare`` and its opacity, averaged over the maps, is below ``below``: every map's row gets
+    opacity :data:`OPAQUE_LOGIT` and the median colour of the opaque (> 0.8) scalp texels. Frontal views
+    see the side of the head at the silhouette, where the target is background, so those texels learn to
+    be transparent, and the turned head shows holes there."""
+    mean = base + deltas.mean(0)                                          # [N, 13]
+    alpha = torch.sigmoid(mean[:, OPACITY][:, 0])
+    hole = scalp & rare & (alpha < below)
+    src = scalp & (alpha > 0.8)
+    if not bool(hole.any()) or not bool(src.any()):
+        return deltas, 0
+    out = deltas.clone()
+    out[:, hole, OPACITY] = OPAQUE_LOGIT - base[hole, OPACITY]
+    out[:, hole, COLOR] = mean[src][:, COLOR].median(0).values - base[hole, COLOR]
+    return out, int(hole.sum())
 
 
 def cap_scales(base: torch.Tensor, deltas: torch.Tensor, mask: torch.Tensor, max_scale: float
