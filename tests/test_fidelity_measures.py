@@ -87,8 +87,10 @@ def test_report_scores_at_the_crop_size_with_labelled_training_figures(created):
     assert rep["psnr"] != rep["psnr_train_res"] and math.isfinite(rep["psnr_train_res"])
     assert set(rep["artifacts"]) >= {"spikes", "see_through"} and 0 <= rep["artifacts"]["spikes"] <= 1
     cov = rep["coverage"]
-    assert set(cov) == {"pose_range_deg", "head_seen", "uv_seen", "capture_hint", "guessed", "scale_capped"}
+    assert set(cov) == {"pose_range_deg", "head_seen", "uv_seen", "capture_hint", "guessed", "scale_capped",
+                        "scalp_closed"}
     assert isinstance(cov["scale_capped"], int) and cov["scale_capped"] >= 0
+    assert isinstance(cov["scalp_closed"], int) and cov["scalp_closed"] >= 0
     assert cov["guessed"]["mirrored"] + cov["guessed"]["region_prior"] > 0   # the synthetic clip is frontal
     assert 0 < cov["head_seen"]["total"] <= 1 and 0 < cov["uv_seen"]["total"] <= 1 and "scalp" in cov["uv_seen"]
     assert json.loads(out.with_name("a.report.json").read_text())["eval_size"] == 48
