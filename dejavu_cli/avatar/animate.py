@@ -81,16 +81,18 @@ class Animator:
         return maps_to_raw(self.layout, self.maps(params), self.head(params))
 
     def gaussians(self, params: HeadParams, rotvec: torch.Tensor | None = None,
-                  transl: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Activated world-space Gaussians for frames ``params`` [B, ...], rotvec / transl [B, 3]."""
-        return activate(self.raw(params), rotvec, transl)
+                  transl: torch.Tensor | None = None, raw: dict | None = None) -> dict[str, torch.Tensor]:
+        """Activated world-space Gaussians for frames ``params`` [B, ...], rotvec / transl [B, 3]; ``raw``:
+        :meth:`raw` of ``params`` when the caller already has it."""
+        return activate(self.raw(params) if raw is None else raw, rotvec, transl)
 
     def render(self, params: HeadParams, rotvec=None, transl=None, viewmats=None, Ks=None, size: int = 512,
-               background=None, backend: str = "auto"):
+               background=None, backend: str = "auto", raw: dict | None = None):
         """Render frames [B] with cameras ``viewmats`` [B, 4, 4] / ``Ks`` [B, 3, 3] (default: the avatar's
-        tracking camera at ``size``) -> :class:`dejavu_cli.render.api.RenderOutput`."""
+        tracking camera at ``size``) -> :class:`dejavu_cli.render.api.RenderOutput`; ``raw`` as in
+        :meth:`gaussians`."""
 
-        g = self.gaussians(params, rotvec, transl)
+        g = self.gaussians(params, rotvec, transl, raw)
         B = g["means"].shape[0]
         if viewmats is None:
             viewmats = torch.as_tensor(self.avatar.viewmat, dtype=torch.float32, device=self.device).expand(B, 4, 4)

@@ -34,7 +34,7 @@ class CreateConfig:
     batch: int = knob(4, "Frames per optimization step (one renderer call per step).", min=1, max=256)
     n_blend: int = knob(10, "Number D of expression-aware blendmaps (paper: 10; 0: stage 1 only).", min=0, max=10)
     lr: float = knob(0.05, "Adam learning rate (paper: 0.05).", min=0.0, max=10.0)
-    lr_pose: float = knob(0.0, "Adam learning rate of a per-frame head-pose refinement during training (units "
+    lr_pose: float = knob(0.0, "Adam learning rate of a per-frame head-pose refinement in stage 2 (units "
                                "0.01 rad and 1 mm; same decay as lr). The training frames' tracked poses move "
                                "relative to each other, not as a whole; held-out frames keep theirs. 0: off.",
                           min=0.0, max=10.0)
@@ -72,8 +72,8 @@ class CreateConfig:
                                    "the scalp), opaque, on the head surface.")
     close_scalp: bool = knob(True, "After training, scalp texels fewer than a quarter of the training frames saw "
                                    "that learned to be transparent become opaque in the seen hair's colour (no "
-                                   "holes in the side of the head when it turns; costs 0.09 dB on a frontal "
-                                   "clip's held-out frames).")
+                                   "holes in the side of the head when it turns; costs about 0.1 dB on a "
+                                   "frontal clip's held-out frames).")
     blend_fallback: bool = knob(False, "Beyond the training frames' range of expressions the blendmap mix falls "
                                       "back smoothly to the global map (no extrapolated blends).")
     outside_weight: float = knob(0.1, "Loss weight of crop pixels outside the filmed video frame (the tracker pads "

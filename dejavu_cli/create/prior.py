@@ -18,6 +18,19 @@ OPAQUE_REGIONS = ("face", "scalp", "ears")
 FLAT_REGIONS = ("face", "ears")
 
 
+def region_mask(layout, names) -> torch.Tensor:
+    """[N] bool: the texels of ``layout`` in any of the regions ``names``."""
+    mask = torch.zeros_like(layout.region, dtype=torch.bool)
+    for name in names:
+        mask |= layout.region == REGION_NAMES.index(name)
+    return mask
+
+
+def rarely_seen(problem: Problem, info: dict) -> torch.Tensor:
+    """[N] bool: texels seen in fewer than a quarter of the training frames (:func:`priors.low_visibility`)."""
+    return priors.low_visibility(info["texel_seen"].to(problem.device)) > 0
+
+
 def weigh_by_visibility(problem: Problem, seen: torch.Tensor, cfg: CreateConfig) -> None:
     """Regularizer weights from the texels' visibility ``seen`` [N] (share of training frames): position and
     scale weights grow by ``cfg.visibility_gain`` where the video never looked (fit/priors.py), the
@@ -26,15 +39,8 @@ def weigh_by_visibility(problem: Problem, seen: torch.Tensor, cfg: CreateConfig)
     factor = priors.visibility_factor(seen, cfg.visibility_gain)
     problem.pos_weights = problem.pos_weights * factor
     problem.scale_weights = factor
-    region = problem.layout.region
-    skin = torch.zeros_like(seen, dtype=torch.bool)
-    for name in OPAQUE_REGIONS:
-        skin |= region == REGION_NAMES.index(name)
-    problem.opacity_weights = skin.float() * priors.low_visibility(seen)
-    flat = torch.zeros_like(skin)
-    for name in FLAT_REGIONS:
-        flat |= region == REGION_NAMES.index(name)
-    problem.flat_weights = flat.float()
+    problem.opacity_weights = region_mask(problem.layout, OPAQUE_REGIONS).float() * priors.low_visibility(seen)
+    problem.flat_weights = region_mask(problem.layout, FLAT_REGIONS).float()
 
 
 #: Percentiles of the training frames' driver coefficients that bound the blendmaps' range.
@@ -66,8 +72,8 @@ def cap_rare_scales(problem: Problem, state, info: dict, cfg: CreateConfig) -> i
     many texels it changed. The shape regularizer is a soft pull; where the video barely looked (e.g. above
     the frame's edge) nothing opposes it, and a few Gaussians grew into blurred horns."""
     unit = channel_scale(problem.device)
-    rare = priors.low_visibility(info["texel_seen"].to(problem.device)) > 0
-    maps, n = priors.cap_scales(problem.u_base, _maps(state, unit), rare, cfg.scale_cap * cfg.max_scale)
+    maps, n = priors.cap_scales(problem.u_base, _maps(state, unit), rarely_seen(problem, info),
+                                cfg.scale_cap * cfg.max_scale)
     _store(state, maps, unit)
     return n
 
@@ -76,9 +82,8 @@ def close_scalp(problem: Problem, state, info: dict) -> int:
     """:func:`priors.close_scalp_holes` on the trained ``state`` in place (texels seen in fewer than a quarter
     of the training frames); returns how many texels it changed."""
     unit = channel_scale(problem.device)
-    scalp = problem.layout.region == REGION_NAMES.index("scalp")
-    rare = priors.low_visibility(info["texel_seen"].to(problem.device)) > 0
-    maps, n = priors.close_scalp_holes(problem.u_base, _maps(state, unit), scalp, rare)
+    maps, n = priors.close_scalp_holes(problem.u_base, _maps(state, unit), region_mask(problem.layout, ["scalp"]),
+                                       rarely_seen(problem, info))
     _store(state, maps, unit)
     return n
 
@@ -88,9 +93,8 @@ def fill_unseen_texels(problem: Problem, state, info: dict) -> dict:
     in place (stage-1 delta and blendmaps, optimized units); returns the counts."""
     unit = channel_scale(problem.device)
     deltas = _maps(state, unit)
-    scalp = problem.layout.region == REGION_NAMES.index("scalp")
-    squarely = priors.low_visibility(info["texel_seen"].to(problem.device)) <= 0   # seen in >= 25 % of frames
     filled, counts = priors.fill_unseen(problem.u_base, deltas, info["in_view"], info["mirror"],
-                                        problem.layout.region, scalp, source=squarely)
+                                        problem.layout.region, region_mask(problem.layout, ["scalp"]),
+                                        source=~rarely_seen(problem, info))        # seen in >= 25 % of frames
     _store(state, filled, unit)
     return counts

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import pygltflib as gltf
 
+from dejavu_cli.avatar.gaussians import SH_C0
 from dejavu_cli.export.gaussians import as_export_dict
 from dejavu_cli.io.atomic import atomic_path
 
 EXTENSION = "KHR_gaussian_splatting"
-SH_C0 = 0.28209479177387814
 _TYPES = {1: "SCALAR", 3: "VEC3", 4: "VEC4"}
 
 

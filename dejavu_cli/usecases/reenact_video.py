@@ -145,13 +145,13 @@ def reenact(avatar_path: str | Path, driver_path: str | Path, out_path: str | Pa
         for b0 in range(0, len(motion), cfg.batch):
             chunk = motion.slice(b0, b0 + cfg.batch)
             t0 = time.perf_counter()
-            rgb = render_motion(animator, chunk, cfg.size, cfg.background)
+            with torch.no_grad():   # the model-space Gaussians, shared by the render and the frame files
+                raw = animator.raw(motion_params(head, chunk))
+            rgb = render_motion(animator, chunk, cfg.size, cfg.background, raw=raw)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             render_seconds += time.perf_counter() - t0
             if frames_dir is not None:
-                with torch.no_grad():
-                    raw = animator.raw(motion_params(head, chunk))
                 for i, g in enumerate(posed_frames(raw, relative_rotvec(chunk.rotvec, rest))):
                     write_frame(g, frame_path(frames_dir, b0 + i, cfg.frames_format), cfg.frames_format)
             imgs = _to_uint8(rgb)
@@ -178,10 +178,12 @@ def motion_params(head, motion: Motion) -> HeadParams:
                       eyes=motion.eyes if head.has_eyes else None)
 
 
-def render_motion(animator, motion: Motion, size: int, background: str = "white") -> torch.Tensor:
-    """Render a chunk of Motion ``[B, ...]`` with the avatar's camera -> rgb ``[B, size, size, 3]``."""
+def render_motion(animator, motion: Motion, size: int, background: str = "white", raw: dict | None = None
+                  ) -> torch.Tensor:
+    """Render a chunk of Motion ``[B, ...]`` with the avatar's camera -> rgb ``[B, size, size, 3]`` (``raw``:
+    ``animator.raw`` of the chunk when the caller has it)."""
     head = animator.head
     params = motion_params(head, motion)
     bg = torch.full((3,), 1.0 if background == "white" else 0.0, device=animator.device)
     with torch.no_grad():
-        return animator.render(params, motion.rotvec, motion.translation, size=size, background=bg).rgb
+        return animator.render(params, motion.rotvec, motion.translation, size=size, background=bg, raw=raw).rgb
