@@ -128,14 +128,65 @@ def test_vertex_normals_of_a_flat_quad():
 
 
 def test_head_keep_mask_on_test_head(test_head):
-    """The cut keeps the whole rendered head and removes rows well below its chin."""
+    """The column rule (shell 0) keeps everything above the jaw line and removes rows well below the chin."""
     S = 48
     V = default_viewmat()
     K = intrinsics(0.5 * S / np.tan(np.radians(10)), S, S)
     z = torch.zeros(1, 3)
     keep = targets.head_keep_masks(test_head, torch.zeros(test_head.n_identity), torch.zeros(1, test_head.n_expression),
-                                   z, torch.zeros(1, 6), z, torch.tensor([[0.0, 0.03, 0.2]]), V, K, S)
+                                   z, torch.zeros(1, 6), z, torch.tensor([[0.0, 0.03, 0.2]]), V, K, S, shell=0.0)
     assert keep.shape == (1, S, S) and keep[0, :S // 3].all() and not keep[0, -2:].all()
+
+
+def test_shell_vertices_push_only_the_moved_ones_along_the_normal():
+    verts = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]]])
+    faces = torch.tensor([[0, 1, 2], [0, 2, 3]])
+    moved = torch.tensor([True, False, True, False])
+    out = targets.shell_vertices(verts, faces, moved, 0.01)
+    assert out.shape == verts.shape
+    assert torch.allclose(out[0, :, 2], torch.tensor([0.01, 0.0, 0.01, 0.0]))
+    assert torch.equal(out[..., :2], verts[..., :2])
+
+
+def _test_head_masks(test_head, rotvec, S=96, **kw):
+    V = default_viewmat()
+    K = intrinsics(0.5 * S / np.tan(np.radians(10)), S, S)
+    B = rotvec.shape[0]
+    return targets.head_keep_masks(test_head, torch.zeros(test_head.n_identity),
+                                   torch.zeros(B, test_head.n_expression), torch.zeros(B, 3), torch.zeros(B, 6),
+                                   rotvec, torch.tensor([[0.0, 0.0, 0.2]]).expand(B, 3), V, K, S, **kw), K
+
+
+def test_hair_shell_adds_its_projected_depth_above_the_head(test_head):
+    """Frontal test head: the shell mask holds the silhouette and reaches about f * 2 cm / depth pixels
+    higher at the top of the head (the scalp pushed out along its normals)."""
+    z = torch.zeros(1, 3)
+    shell, K = _test_head_masks(test_head, z)
+    plain, _ = _test_head_masks(test_head, z, shell=1e-9)  # the silhouette alone (dilated by one pixel)
+    top = lambda m: int(np.argmax(m.any(1)))  # noqa: E731
+    depth = float(default_viewmat()[2, 3]) - 0.2          # camera distance to the head's origin
+    lift = float(K[1, 1]) * targets.HAIR_SHELL / depth
+    assert shell.shape == (1, 96, 96) and not (plain[0] & ~shell[0]).any()
+    assert abs((top(plain[0]) - top(shell[0])) - lift) <= 2.0
+    assert not shell[0, -2:].all()                        # still cut below the chin
+
+
+def test_hair_shell_turns_with_the_head(test_head):
+    """Rolling the head about the optical axis rolls its shell mask with it (same part of the person in every
+    frame); the older column rule does not follow a roll."""
+    import cv2
+
+    S, deg = 96, 25.0
+    rot = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, float(np.radians(deg))]])
+    iou = {}
+    for shell in (targets.HAIR_SHELL, 0.0):
+        m, K = _test_head_masks(test_head, rot, S, shell=shell)
+        centre = (float(K[0, 2]) - 0.5, float(K[1, 2]) - 0.5)               # the head's origin projects here
+        # the camera flips y, so a roll by +deg about +z turns the image by +deg (counter-clockwise) on screen
+        A = cv2.getRotationMatrix2D(centre, deg, 1.0)
+        turned = cv2.warpAffine(m[0].astype(np.uint8), A, (S, S), flags=cv2.INTER_NEAREST).astype(bool)
+        iou[shell] = (turned & m[1]).sum() / (turned | m[1]).sum()
+    assert iou[targets.HAIR_SHELL] > 0.95 and iou[0.0] < 0.9, iou
 
 
 def test_unseen_texels_take_their_regions_colour():

@@ -3,7 +3,7 @@
 
 The avatar is driven by the frames' tracked parameters (expression, jaw, eyes, head pose), rendered with the
 tracking camera scaled to ``size``, and compared with the same targets create trains on (crop over white
-outside the person mask and below the jaw line, ``targets.video_targets``). Only filmed pixels count:
+outside the person mask and the head's hair shell, ``targets.video_targets``). Only filmed pixels count:
 PSNR averages over the pixels inside the source frame, SSIM (and LPIPS) see the unfilmed pixels replaced
 by the target's (``losses.observed``).
 """

@@ -4,13 +4,15 @@ The paper (and the official code) whiten BiSeNet's background/neck/cloth classes
 the target keeps a pixel when it is
 
 * on the person (the tracking mask, a person/background matte at half crop resolution), and
-* not below the head's jaw/neck line: the fitted head model *without its neck region* is rasterized into
-  the crop (a silhouette of face, scalp, ears, eyes, mouth, at the person mask's resolution); in each
-  image column everything below the silhouette's lowest pixel is cut. Columns beside the silhouette use
-  the line's value at the nearest silhouette column (roughly the ear-lobe height), so shoulders and
-  clothes go, hair beside the face above that height stays.
+* inside the head's *hair shell*: the fitted head model *without its neck region* (face, scalp, ears, eyes,
+  mouth) is rasterized into the crop at the person mask's resolution, together with its scalp and ears
+  pushed out along their normals by up to :data:`HAIR_SHELL` (2 cm). Hair within 2 cm of the scalp stays;
+  shoulders, clothes, long hair below the ears and the backdrop go. The shell is a 3D volume that turns
+  with the head, so every frame cuts the same part of the person (the older rule cut each image column
+  below the silhouette's lowest pixel and kept hair beside the face above the nearest column's line: the
+  kept side hair changed from frame to frame with the head's roll and yaw). ``shell=0`` keeps that rule.
 
-Pixels inside the (slightly dilated) silhouette are always kept. Documented in docs/create.md.
+Documented in docs/create.md.
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from dejavu_cli.head.base import HeadModel, HeadParams
+from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.head.pose import apply_rigid
 from dejavu_cli.render.camera import project
 from dejavu_cli.track import api as track_api
 
 #: Regions whose silhouette defines the head (everything but the neck and helper geometry).
 HEAD_REGIONS = ("face", "scalp", "ears", "eyeballs", "mouth", "teeth")
+#: Regions pushed out along their normals to make the hair shell, and how far (metres).
+SHELL_REGIONS = ("scalp",)
+HAIR_SHELL = 0.02
+#: Fractions of the shell's thickness at which the pushed-out surface is rasterized (the union fills the band
+#: between the head and the shell's outside without stretched triangles).
+SHELL_STEPS = (0.25, 0.5, 0.75, 1.0)
 
 
 def scale_intrinsics(K: torch.Tensor, src: int, dst: int) -> torch.Tensor:
@@ -97,19 +106,33 @@ def head_vertices(head: HeadModel, identity: torch.Tensor, expression: torch.Ten
     return head(params)
 
 
+def shell_vertices(world: torch.Tensor, faces: torch.Tensor, moved: torch.Tensor, depth: float) -> torch.Tensor:
+    """Vertices [B, V, 3] of ``world`` [B, V, 3] with the ``moved`` [V] bool ones pushed ``depth`` metres out
+    along the vertex normals of ``faces`` [F, 3] (the mesh the normals are averaged over)."""
+    return world + depth * vertex_normals(world, faces) * moved[None, :, None].to(world.dtype)
+
+
 def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, transl, viewmat: torch.Tensor,
                     K: torch.Tensor, size: int, mask_size: int | None = None, chunk: int = 16,
-                    dilate: int = 1, progress: bool = False) -> np.ndarray:
-    """Bool [T, m, m]: the head-region keep mask (silhouette or above the jaw line) per frame, computed at
-    ``mask_size`` m (default ``size``) for crops of ``size`` pixels.
+                    dilate: int = 1, progress: bool = False, shell: float = HAIR_SHELL) -> np.ndarray:
+    """Bool [T, m, m]: the head-region keep mask per frame (the hair shell's silhouette, or with ``shell`` 0
+    the silhouette or above the jaw line), computed at ``mask_size`` m (default ``size``) for crops of
+    ``size`` pixels.
 
     expression [T, n_exp], jaw [T, 3], eyes [T, 6], rotvec/transl [T, 3], viewmat [4, 4], K [3, 3] (crop px).
     """
 
     m = int(mask_size or size)
     Km = scale_intrinsics(K, size, m)
-    faces = head.faces[head.region_faces(*HEAD_REGIONS)].cpu().numpy()
+    sel = head.region_faces(*HEAD_REGIONS)
+    faces_t = head.faces[sel]
+    faces = faces_t.cpu().numpy()
     topo = mesh_edges(faces)
+    shell_t = head.faces[head.region_faces(*SHELL_REGIONS)]
+    moved = torch.zeros(head.template.shape[0], dtype=torch.bool, device=shell_t.device)
+    moved[shell_t.reshape(-1)] = True
+    shell_np = shell_t.cpu().numpy()
+    shell_topo = mesh_edges(shell_np)
     kernel = np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8)
     out = np.zeros((expression.shape[0], m, m), bool)
     bar = tqdm(total=expression.shape[0], desc="head masks", unit="frame", disable=not progress, leave=False)
@@ -119,11 +142,17 @@ def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, tr
             v = head_vertices(head, identity, expression[sl], None if jaw is None else jaw[sl],
                               None if eyes is None else eyes[sl])
             world = apply_rigid(v, rotvec[sl], transl[sl])
-            pix = project(world, viewmat.expand(world.shape[0], 4, 4), Km.expand(world.shape[0], 3, 3))
-            for i, sil in enumerate(silhouette(pix.cpu().numpy(), faces, m, topology=topo)):
-                sil = cv2.dilate(sil.astype(np.uint8), kernel).astype(bool)
-                out[s + i] = jaw_keep_mask(sil) | sil
-            bar.update(world.shape[0])
+            B = world.shape[0]
+            cam = viewmat.expand(B, 4, 4), Km.expand(B, 3, 3)
+            sil = silhouette(project(world, *cam).cpu().numpy(), faces, m, topology=topo)
+            if shell > 0:
+                for k in SHELL_STEPS:
+                    pushed = shell_vertices(world, faces_t, moved, shell * k)
+                    sil |= silhouette(project(pushed, *cam).cpu().numpy(), shell_np, m, topology=shell_topo)
+            for i in range(B):
+                one = cv2.dilate(sil[i].astype(np.uint8), kernel).astype(bool)
+                out[s + i] = one if shell > 0 else jaw_keep_mask(one) | one
+            bar.update(B)
     return out
 
 
@@ -164,7 +193,7 @@ def video_targets(track, crops: np.ndarray, rows: np.ndarray, head: HeadModel, r
                   progress: bool = False, out: np.ndarray | None = None,
                   alpha_out: np.ndarray | None = None) -> np.ndarray:
     """The training/scoring targets uint8 ``[n, R, R, 3]`` of track ``rows``: ``crops`` uint8 [n, S, S, 3]
-    over white outside the person mask and below the head's jaw line (create and evaluate share it);
+    over white outside the person mask and the head's hair shell (create and evaluate share it);
     ``alpha_out`` uint8 [n, R, R] gets the mask (:func:`compose_targets`)."""
     S, R = int(track.size), int(resolution)
     M = int(track.mask_size)
