@@ -299,3 +299,32 @@ def test_cap_scales_clamps_only_the_masked_texels_in_every_map():
     torch.testing.assert_close(out[..., 6:], deltas[..., 6:])
     small = torch.exp(base[None, :, 3:5] + out[..., 3:5])[0, 1:]
     torch.testing.assert_close(small, torch.full_like(small, 0.002))  # axes under the cap untouched
+
+
+def test_fill_unseen_region_prior_keeps_the_rest_offset():
+    """With create's hair volume, region-prior texels sit at the given offset from the surface, not on it."""
+    base, deltas, seen, mirror, region, opaque = _scene()
+    rest = torch.zeros(6, 3)
+    rest[5] = torch.tensor([0.0, 0.01, 0.0])
+    out, _ = priors.fill_unseen(base, deltas, seen, mirror, region, opaque, rest_offset=rest)
+    final = base + out
+    torch.testing.assert_close(final[:, 5, 0:3], rest[5].expand(final.shape[0], 3))
+    assert torch.all(final[:, [2, 3], 0:3] == 0)
+
+
+def test_hair_volume_offsets_push_only_the_scalp_outward(test_head):
+    from dejavu_cli.create.prior import hair_volume_offsets, region_mask
+    from dejavu_cli.fit.targets import head_vertices
+    from dejavu_cli.uv.layout import build_layout
+
+    layout = build_layout(test_head, 24)
+    v = head_vertices(test_head, torch.zeros(test_head.n_identity), torch.zeros(1, test_head.n_expression),
+                      torch.zeros(1, 3), torch.zeros(1, 6))[0]
+    off = hair_volume_offsets(layout, v, test_head.faces, 0.01)
+    scalp = region_mask(layout, ["scalp"])
+    assert off.shape == (layout.region.shape[0], 3) and scalp.any() and (~scalp).any()
+    torch.testing.assert_close(off[scalp].norm(dim=-1), torch.full((int(scalp.sum()),), 0.01))
+    assert torch.all(off[~scalp] == 0)
+    surf = layout.surface(v[None])[0]
+    outward = ((surf[scalp] - v.mean(0)) * off[scalp]).sum(-1) > 0          # away from the head's centre
+    assert outward.float().mean() > 0.95

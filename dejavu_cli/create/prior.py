@@ -10,6 +10,7 @@ from dejavu_cli.create.problem import Problem
 from dejavu_cli.create.stages import channel_scale
 from dejavu_cli.fit import priors
 from dejavu_cli.head.base import REGION_NAMES
+from dejavu_cli.head.geometry import vertex_normals
 
 #: Regions held opaque where the video did not look (not the eyeballs, mouth interior and teeth, which the
 #: lids and lips hide).
@@ -41,6 +42,13 @@ def weigh_by_visibility(problem: Problem, seen: torch.Tensor, cfg: CreateConfig)
     problem.scale_weights = factor
     problem.opacity_weights = region_mask(problem.layout, OPAQUE_REGIONS).float() * priors.low_visibility(seen)
     problem.flat_weights = region_mask(problem.layout, FLAT_REGIONS).float()
+
+
+def hair_volume_offsets(layout, verts: torch.Tensor, faces: torch.Tensor, depth: float) -> torch.Tensor:
+    """[N, 3] model-space position offsets that move the scalp texels ``depth`` metres out along the surface
+    normals of the neutral mesh ``verts`` [V, 3] (zero elsewhere): the hair's volume as mean offsets."""
+    normals = torch.nn.functional.normalize(layout.surface(vertex_normals(verts[None], faces))[0], dim=-1)
+    return normals * (depth * region_mask(layout, ["scalp"]).to(normals.dtype))[:, None]
 
 
 #: Percentiles of the training frames' driver coefficients that bound the blendmaps' range.
@@ -95,6 +103,7 @@ def fill_unseen_texels(problem: Problem, state, info: dict) -> dict:
     deltas = _maps(state, unit)
     filled, counts = priors.fill_unseen(problem.u_base, deltas, info["in_view"], info["mirror"],
                                         problem.layout.region, region_mask(problem.layout, ["scalp"]),
-                                        source=~rarely_seen(problem, info))        # seen in >= 25 % of frames
+                                        source=~rarely_seen(problem, info),        # seen in >= 25 % of frames
+                                        rest_offset=info.get("hair_offsets"))
     _store(state, filled, unit)
     return counts

@@ -104,6 +104,9 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         info["scale_init"] = "paper"
     u_base = u_init + (offsets_fn(layout, track, crops, frames).float().cpu() if offsets_fn is not None
                        else torch.zeros_like(u_init))
+    if cfg.hair_volume > 0:  # the region prior of unseen scalp texels keeps this volume too
+        info["hair_offsets"] = prior.hair_volume_offsets(layout, v_id, head.faces, cfg.hair_volume).to(device)
+        u_base[:, 0:3] += info["hair_offsets"].cpu()
     info["u_init"] = u_init
     t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32, device=device)  # noqa: E731
     K = tg.scale_intrinsics(t(track.K), int(track.size), cfg.resolution)

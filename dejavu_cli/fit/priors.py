@@ -63,8 +63,8 @@ def mirror_maps(maps: torch.Tensor) -> torch.Tensor:
 
 
 def fill_unseen(base: torch.Tensor, deltas: torch.Tensor, seen: torch.Tensor, mirror: torch.Tensor,
-                region: torch.Tensor, opaque: torch.Tensor, source: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, dict]:
+                region: torch.Tensor, opaque: torch.Tensor, source: torch.Tensor | None = None,
+                rest_offset: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """Maps for the texels no training frame saw; returns (deltas, counts).
 
     base [N, 13] (U_init + mean offsets); deltas [K, N, 13], each a full delta on ``base`` (the stage-1
@@ -75,9 +75,9 @@ def fill_unseen(base: torch.Tensor, deltas: torch.Tensor, seen: torch.Tensor, mi
     - an unseen texel without one: a region prior: the median colour of the region's ``source`` texels
       (default: the seen ones; create passes those seen squarely in many frames, not the grazing ones at
       the silhouette) in the first map (the seen hair for the scalp; all such texels when the region has
-      none), position on the
-      head surface, opacity at least :data:`OPAQUE_LOGIT` where ``opaque``; every map takes the first map's
-      row (no expression-dependent change where nothing was seen).
+      none), position on the head surface plus ``rest_offset`` [N, 3] (default zero; create's hair volume),
+      opacity at least :data:`OPAQUE_LOGIT` where ``opaque``; every map takes the first map's row (no
+      expression-dependent change where nothing was seen).
     counts: {"mirrored": n, "region_prior": n}."""
     out = deltas.clone()
     has = ~seen & (mirror >= 0) & seen[mirror.clamp_min(0)]             # unseen, with a seen partner
@@ -94,7 +94,7 @@ def fill_unseen(base: torch.Tensor, deltas: torch.Tensor, seen: torch.Tensor, mi
             continue
         tgt = rest & (region == r)
         out[0, tgt, COLOR] = first[src][:, COLOR].median(0).values - base[tgt, COLOR]
-    out[0, rest, POS] = -base[rest, POS]
+    out[0, rest, POS] = (0.0 if rest_offset is None else rest_offset[rest]) - base[rest, POS]
     op = rest & opaque
     out[0, op, OPACITY] = torch.clamp(first[op, OPACITY], min=OPAQUE_LOGIT) - base[op, OPACITY]
     out[1:, rest] = out[0, rest]
