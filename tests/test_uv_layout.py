@@ -24,6 +24,23 @@ def test_surface_is_barycentric_gather(layout, test_head):
     torch.testing.assert_close(s, manual, atol=1e-6, rtol=0)
 
 
+def test_normals_are_the_interpolated_vertex_normals(layout, test_head):
+    """Unit, the barycentric mix of the vertex normals (no position offset), facing out of the head."""
+    from dejavu_cli.head.geometry import vertex_normals
+
+    v = test_head.vertices(batch_size=2) + torch.randn(2, test_head.n_vertices, 3) * 0.001
+    n = layout.normals(v, test_head.faces)
+    assert n.shape == (2, layout.n_texels, 3)
+    torch.testing.assert_close(n.norm(dim=-1), torch.ones(2, layout.n_texels))
+    f = test_head.faces[layout.face]
+    manual = torch.nn.functional.normalize((vertex_normals(v, test_head.faces)[:, f]
+                                            * layout.bary[None, :, :, None]).sum(-2), dim=-1)
+    torch.testing.assert_close(n, manual, atol=1e-5, rtol=0)
+    scalp = layout.region == REGION_NAMES.index("scalp")
+    out = ((layout.surface(v)[0, scalp] - v[0].mean(0)) * n[0, scalp]).sum(-1) > 0
+    assert out.float().mean() > 0.95
+
+
 def test_surface_gradcheck(layout, test_head):
     small = build_layout(test_head, 16).double()
     v = test_head.template.double()[None].clone().requires_grad_(True)

@@ -28,7 +28,6 @@ from dejavu_cli.create.checkpoint import adam_state_arrays, restore_adam
 from dejavu_cli.create.config import CreateConfig, stage_steps
 from dejavu_cli.create.problem import Problem, render_batch
 from dejavu_cli.fit import losses, priors
-from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.uv.maps import OPACITY, ROT, SCALE
 
 #: Units of the per-frame pose offsets the optimizer sees (``lr_pose``): 0.01 rad of rotation, 1 mm of translation.
@@ -150,8 +149,7 @@ def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: C
         if cfg.w_opacity > 0 and problem.opacity_weights is not None:
             terms["opacity"] = priors.opacity_floor_reg(full[..., OPACITY][..., 0], problem.opacity_weights)
         if flat:  # model space: the map's rotation (1, r) and the frame mesh's normals (no head pose needed)
-            normals = torch.nn.functional.normalize(
-                problem.layout.surface(vertex_normals(verts, problem.head.faces)), dim=-1)
+            normals = problem.layout.normals(verts, problem.head.faces)
             quats = torch.cat([torch.ones_like(full[..., :1]), full[..., ROT]], -1)
             terms["flat"] = priors.flat_reg(full[..., SCALE], quats, normals, problem.flat_weights,
                                             cfg.flat_thickness)

@@ -10,7 +10,6 @@ from dejavu_cli.create.problem import Problem
 from dejavu_cli.create.stages import channel_scale
 from dejavu_cli.fit import priors
 from dejavu_cli.head.base import REGION_NAMES
-from dejavu_cli.head.geometry import vertex_normals
 
 #: Regions held opaque where the video did not look (not the eyeballs, mouth interior and teeth, which the
 #: lids and lips hide).
@@ -47,7 +46,7 @@ def weigh_by_visibility(problem: Problem, seen: torch.Tensor, cfg: CreateConfig)
 def hair_volume_offsets(layout, verts: torch.Tensor, faces: torch.Tensor, depth: float) -> torch.Tensor:
     """[N, 3] model-space position offsets that move the scalp texels ``depth`` metres out along the surface
     normals of the neutral mesh ``verts`` [V, 3] (zero elsewhere): the hair's volume as mean offsets."""
-    normals = torch.nn.functional.normalize(layout.surface(vertex_normals(verts[None], faces))[0], dim=-1)
+    normals = layout.normals(verts[None], faces)[0]
     return normals * (depth * region_mask(layout, ["scalp"]).to(normals.dtype))[:, None]
 
 

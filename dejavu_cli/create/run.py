@@ -35,7 +35,6 @@ from dejavu_cli.fit.frames import split_rows
 from dejavu_cli.fit.losses import make_lpips
 from dejavu_cli.fit.scoring import score_frames
 from dejavu_cli.fit.visibility import seen_summary, texel_visibility
-from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.head.registry import load_head
 from dejavu_cli.io.group import atomic_group
 from dejavu_cli.track import api as track_api
@@ -105,8 +104,9 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
     u_base = u_init + (offsets_fn(layout, track, crops, frames).float().cpu() if offsets_fn is not None
                        else torch.zeros_like(u_init))
     if cfg.hair_volume > 0:  # the region prior of unseen scalp texels keeps this volume too
-        info["hair_offsets"] = prior.hair_volume_offsets(layout, v_id, head.faces, cfg.hair_volume).to(device)
-        u_base[:, 0:3] += info["hair_offsets"].cpu()
+        hair = prior.hair_volume_offsets(layout, v_id, head.faces, cfg.hair_volume)
+        u_base[:, 0:3] += hair
+        info["hair_offsets"] = hair.to(device)
     info["u_init"] = u_init
     t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32, device=device)  # noqa: E731
     K = tg.scale_intrinsics(t(track.K), int(track.size), cfg.resolution)
@@ -175,9 +175,9 @@ def init_colours(problem: Problem, cfg: CreateConfig) -> torch.Tensor:
     verts = problem.vertices(pick)
     with torch.no_grad():
         surf = problem.layout.surface(verts)
-        nrm = problem.layout.surface(vertex_normals(verts, problem.head.faces))
+        nrm = problem.layout.normals(verts, problem.head.faces)
         imgs = problem.target(pick)
-        rgb, _ = colour.project_colours(surf, torch.nn.functional.normalize(nrm, dim=-1), problem.rotvec[pick],
+        rgb, _ = colour.project_colours(surf, nrm, problem.rotvec[pick],
                                         problem.transl[pick], imgs, problem.viewmat, problem.K,
                                         groups=problem.layout.region, coverage=problem.inside(pick))
     return colour.rgb_to_sh0(rgb)

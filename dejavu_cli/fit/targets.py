@@ -5,8 +5,8 @@ the target keeps a pixel when it is
 
 * on the person (the tracking mask, a person/background matte at half crop resolution), and
 * inside the head's *hair shell*: the fitted head model *without its neck region* (face, scalp, ears, eyes,
-  mouth) is rasterized into the crop at the person mask's resolution, together with its scalp and ears
-  pushed out along their normals by up to :data:`HAIR_SHELL` (2 cm). Hair within 2 cm of the scalp stays;
+  mouth) is rasterized into the crop at the person mask's resolution, together with its scalp pushed out
+  along the normals by up to :data:`HAIR_SHELL` (2 cm). Hair within 2 cm of the scalp stays;
   shoulders, clothes, long hair below the ears and the backdrop go. The shell is a 3D volume that turns
   with the head, so every frame cuts the same part of the person (the older rule cut each image column
   below the silhouette's lowest pixel and kept hair beside the face above the nearest column's line: the
@@ -106,10 +106,16 @@ def head_vertices(head: HeadModel, identity: torch.Tensor, expression: torch.Ten
     return head(params)
 
 
+def shell_directions(world: torch.Tensor, faces: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
+    """[B, V, 3]: the vertex normals of ``faces`` [F, 3] on ``world`` [B, V, 3] for the ``moved`` [V] bool
+    vertices, zero for the others (the direction each vertex of the hair shell is pushed)."""
+    return vertex_normals(world, faces) * moved[None, :, None].to(world.dtype)
+
+
 def shell_vertices(world: torch.Tensor, faces: torch.Tensor, moved: torch.Tensor, depth: float) -> torch.Tensor:
     """Vertices [B, V, 3] of ``world`` [B, V, 3] with the ``moved`` [V] bool ones pushed ``depth`` metres out
     along the vertex normals of ``faces`` [F, 3] (the mesh the normals are averaged over)."""
-    return world + depth * vertex_normals(world, faces) * moved[None, :, None].to(world.dtype)
+    return world + depth * shell_directions(world, faces, moved)
 
 
 def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, transl, viewmat: torch.Tensor,
@@ -145,10 +151,11 @@ def head_keep_masks(head: HeadModel, identity, expression, jaw, eyes, rotvec, tr
             B = world.shape[0]
             cam = viewmat.expand(B, 4, 4), Km.expand(B, 3, 3)
             sil = silhouette(project(world, *cam).cpu().numpy(), faces, m, topology=topo)
-            if shell > 0:
+            if shell > 0:  # the normals once per chunk, then one projection per step
+                push = shell_directions(world, faces_t, moved)
                 for k in SHELL_STEPS:
-                    pushed = shell_vertices(world, faces_t, moved, shell * k)
-                    sil |= silhouette(project(pushed, *cam).cpu().numpy(), shell_np, m, topology=shell_topo)
+                    sil |= silhouette(project(world + shell * k * push, *cam).cpu().numpy(), shell_np, m,
+                                      topology=shell_topo)
             for i in range(B):
                 one = cv2.dilate(sil[i].astype(np.uint8), kernel).astype(bool)
                 out[s + i] = one if shell > 0 else jaw_keep_mask(one) | one

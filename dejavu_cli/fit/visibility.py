@@ -11,7 +11,6 @@ import torch
 
 from dejavu_cli.fit.colour import sample_colours, visible_samples
 from dejavu_cli.head.base import REGION_NAMES
-from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.head.pose import axis_angle_to_matrix
 
 #: Regions reported separately (the rest are counted in "total").
@@ -35,7 +34,7 @@ def texel_visibility(layout, verts: torch.Tensor, faces: torch.Tensor, rotvec: t
         v = verts[s:s + chunk]
         R = axis_angle_to_matrix(rotvec[s:s + chunk])
         world = layout.surface(v) @ R.transpose(-1, -2) + transl[s:s + chunk, None]
-        nrm = torch.nn.functional.normalize(layout.surface(vertex_normals(v, faces)), dim=-1) @ R.transpose(-1, -2)
+        nrm = layout.normals(v, faces) @ R.transpose(-1, -2)
         pix, w, _ = visible_samples(world, nrm, viewmat, K, size, min_cos=0.0)
         if coverage is not None:
             w = w * (sample_colours(coverage[s:s + chunk], pix)[..., 0] >= 0.999)

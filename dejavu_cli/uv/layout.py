@@ -19,6 +19,7 @@ from torch import nn
 
 from dejavu_cli.errors import DejavuError
 from dejavu_cli.head.base import REGION_NAMES
+from dejavu_cli.head.geometry import vertex_normals
 from dejavu_cli.head.registry import default_uv_size, spec
 from dejavu_cli.home import home_subdir
 from dejavu_cli.io.atomic import save_npz_atomic
@@ -90,6 +91,12 @@ class UVLayout(nn.Module):
         picked = verts[:, self.vidx]                                          # [B, N, 4, 3]
         w = self.vweight.to(verts.dtype)
         return (picked * w[None, :, :, None]).sum(-2) + self.voffset.to(verts.dtype)
+
+    def normals(self, verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+        """Unit surface normals [B, N, 3] of the texels on meshes ``verts`` [B, V, 3] with triangles ``faces``
+        [F, 3]: the area-weighted vertex normals interpolated like :meth:`surface` (without its offset)."""
+        n = vertex_normals(verts, faces)[:, self.vidx]                            # [B, N, 4, 3]
+        return torch.nn.functional.normalize((n * self.vweight.to(n.dtype)[None, :, :, None]).sum(-2), dim=-1)
 
     def to_image(self, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
         """Texel list [..., N, C] -> image [..., S, S, C] (invalid texels = ``fill``)."""
