@@ -217,19 +217,24 @@ def test_feature_weights_and_cache_key_follow_the_fit_options(tmp_path, monkeypa
     assert a == cache_path("v.mp4", TrackConfig(head="ict", device="cpu"), sha="ab")      # device: same result
     assert a != cache_path("v.mp4", TrackConfig(head="ict", feature_weight=1.0), sha="ab")
     assert a != cache_path("v.mp4", TrackConfig(head="ict", iterations=50), sha="ab")
+    from dejavu_cli.track import pipeline
+
+    monkeypatch.setattr(pipeline, "DERIVATION_VERSION", pipeline.DERIVATION_VERSION + 1)
+    assert a != cache_path("v.mp4", TrackConfig(head="ict"), sha="ab")      # new correspondences: new result
 
 
 def test_region_errors_find_the_region_that_was_moved(test_head):
     from dejavu_cli.fit.synthetic import make_problem
     from dejavu_cli.track.correspond import MP_TO_68, correspondence_for
-    from dejavu_cli.track.fit import build_landmark_model, posed_points, project
+    from dejavu_cli.track.fit import build_landmark_model, frame_yaw, posed_points, project
     from dejavu_cli.track.regions import REGIONS, frame_coefficients, region_errors
 
     track, _, _ = make_problem(test_head, uv_size=16, size=64, n_frames=4, seed=0)
     corr = correspondence_for(test_head, use_cache=False)
     lmodel = build_landmark_model(test_head, corr)
     f = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
-    pix = project(posed_points(lmodel, f(track.identity), frame_coefficients(track, lmodel)), f(track.rotvec),
+    pts = posed_points(lmodel, f(track.identity), frame_coefficients(track, lmodel), frame_yaw(f(track.rotvec)))
+    pix = project(pts, f(track.rotvec),
                   f(track.translation), f(track.viewmat), f(track.K))
     lm = np.zeros_like(track.landmarks)
     lm[:, corr.mp_ids] = pix.numpy()                            # detections = the fitted model: no error

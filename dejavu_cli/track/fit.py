@@ -7,7 +7,10 @@ them) and the rigid head pose (rotvec, translation; docs/conventions.md#head-pos
 Speed comes from never evaluating the full mesh: the model is reduced once to the L fitted surface points
 (``LandmarkModel``: mean ``[L, 3]`` + blendshape basis ``[P, L, 3]``; for skinned heads (FLAME, test head)
 also the joints' dependence on the shape and the points' skinning weights and pose correctives, so jaw and
-eye rotations are exact LBS, :func:`posed_points`). Pose is initialised per frame by PnP,
+eye rotations are exact LBS, :func:`posed_points`). MediaPipe's points slide over the face as the head turns,
+so when the correspondence has a yaw table (``correspond.CALIBRATION_YAWS``) the model holds one such
+reduction per calibration yaw and each frame's points are interpolated between the two yaws around its
+current head yaw. Pose is initialised per frame by PnP,
 then Adam runs a few hundred iterations over all frames jointly with priors and temporal smoothness.
 """
 
@@ -20,7 +23,8 @@ import numpy as np
 import torch
 
 from dejavu_cli.head import lbs
-from dejavu_cli.head.pose import axis_angle_to_matrix
+from dejavu_cli.head.pose import axis_angle_to_matrix, yaw_pitch_roll
+from dejavu_cli.track.correspond import yaw_bins
 
 
 @dataclass
@@ -38,6 +42,10 @@ class LandmarkModel:
     n_eyes: int
     skinning: dict | None = None  # joint_mean [J,3], joint_basis [n_id+n_exp,J,3], weights [L,J],
     #                               posedirs [(J-1)*9, L*3] or None, parents list[int]
+    #: The same L points as derived on renders turned to each yaw (radians [Y], ascending), one model per yaw
+    #: (no tables of their own); None: the points do not depend on the pose.
+    yaw_grid: torch.Tensor | None = None
+    yaw_models: list[LandmarkModel] | None = None
 
 
 def _skinned_parts(head, corr, device) -> dict | None:
@@ -63,8 +71,34 @@ def _skinned_parts(head, corr, device) -> dict | None:
     return {k: (v.float().to(device) if torch.is_tensor(v) else v) for k, v in parts.items()}
 
 
-def posed_points(lm: LandmarkModel, ident: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
-    """Model-space points ``[T, L, 3]`` for identity ``[n_id]`` and per-frame coefficients ``[T, P - n_id]``."""
+def posed_points(lm: LandmarkModel, ident: torch.Tensor, frame: torch.Tensor,
+                 yaw: torch.Tensor | None = None) -> torch.Tensor:
+    """Model-space points ``[T, L, 3]`` for identity ``[n_id]`` and per-frame coefficients ``[T, P - n_id]``.
+
+    ``yaw`` [T] (radians, docs/conventions.md#head-pose): each frame's head yaw; with a yaw table the points
+    are interpolated linearly between the models of the two calibration yaws around it (clamped at the
+    ends). The interpolation weights are constants: no gradient flows into ``yaw``.
+    """
+    if yaw is None or lm.yaw_models is None:
+        return _points_at(lm, ident, frame)
+    lo, a = yaw_bins(yaw.detach(), lm.yaw_grid)
+    out = frame.new_zeros(frame.shape[0], lm.mean.shape[0], 3)
+    for k in torch.unique(lo).tolist():
+        idx = torch.nonzero(lo == k)[:, 0]
+        w = a[idx, None, None]
+        f = frame[idx]
+        p = (1 - w) * _points_at(lm.yaw_models[k], ident, f) + w * _points_at(lm.yaw_models[k + 1], ident, f)
+        out = out.index_copy(0, idx, p)
+    return out
+
+
+def frame_yaw(rotvec: torch.Tensor) -> torch.Tensor:
+    """Head yaw [T] in radians of head rotations ``rotvec`` [T, 3] (the angle the yaw table is read at)."""
+    return torch.deg2rad(yaw_pitch_roll(rotvec)[..., 0])
+
+
+def _points_at(lm: LandmarkModel, ident: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """:func:`posed_points` of one model (its own frontal arrays)."""
     T = frame.shape[0]
     flat = lm.basis.reshape(lm.basis.shape[0], -1)
     n_blend = lm.n_exp if lm.skinning is not None else frame.shape[1]
@@ -90,29 +124,42 @@ def posed_points(lm: LandmarkModel, ident: torch.Tensor, frame: torch.Tensor) ->
 
 
 def build_landmark_model(head, corr, device="cpu") -> LandmarkModel:
-    """Probe ``head`` with unit coefficients and restrict to the correspondence points (float64 probe)."""
+    """Probe ``head`` with unit coefficients and restrict to the correspondence points (float64 probe); with
+    a yaw table (``corr.yaw_deg``) also one model per calibration yaw, from the same probes."""
+    corrs = [corr] + ([corr.at_yaw(k) for k in range(len(corr.yaw_deg))] if corr.yaw_deg is not None else [])
+    models = _probe(head, corrs, device)
+    if len(models) < 3:  # no table, or a table of one yaw: the points do not depend on the pose
+        return models[0]
+    lm = models[0]
+    lm.yaw_grid = torch.deg2rad(torch.as_tensor(np.asarray(corr.yaw_deg), dtype=torch.float32)).to(device)
+    lm.yaw_models = models[1:]
+    return lm
+
+
+def _probe(head, corrs: list, device) -> list[LandmarkModel]:
+    """One :class:`LandmarkModel` per correspondence in ``corrs``, all restricted from the same mesh probes."""
     n_id, n_exp = head.n_identity, head.n_expression
     n_jaw, n_eyes = (3 if head.has_jaw else 0), (6 if head.has_eyes else 0)
     faces = head.faces
+    at = lambda verts: [c.surface(verts, faces) for c in corrs]  # noqa: E731  [B, L, 3] per correspondence
     with torch.no_grad():
-        p0 = corr.surface(head.vertices(batch_size=1), faces)[0]
-        rows = []
-        eye_id = torch.eye(n_id, device=head.template.device)
-        for chunk in eye_id.split(32):
-            rows.append(corr.surface(head.vertices(identity=chunk), faces) - p0)
-        eye_ex = torch.eye(n_exp, device=head.template.device)
-        for chunk in eye_ex.split(32):
-            rows.append(corr.surface(head.vertices(expression=chunk), faces) - p0)
-        skinning = _skinned_parts(head, corr, device)
+        p0 = [p[0] for p in at(head.vertices(batch_size=1))]
+        rows = [[] for _ in corrs]
+        probes = [{"identity": c} for c in torch.eye(n_id, device=head.template.device).split(32)]
+        probes += [{"expression": c} for c in torch.eye(n_exp, device=head.template.device).split(32)]
+        for kw in probes:
+            for r, p, q in zip(rows, at(head.vertices(**kw)), p0):
+                r.append(p - q)
+        skinning = [_skinned_parts(head, c, device) for c in corrs]
         eps = 1e-3  # joint rotations of non-LBS models: central differences at rest (first order)
         for n, key in ((n_jaw, "jaw"), (n_eyes, "eyes")):
-            if n and skinning is None:
+            if n and skinning[0] is None:
                 d = torch.eye(n, device=head.template.device) * eps
-                plus = corr.surface(head.vertices(**{key: d}), faces)
-                minus = corr.surface(head.vertices(**{key: -d}), faces)
-                rows.append((plus - minus) / (2 * eps))
-    basis = torch.cat(rows, 0)
-    return LandmarkModel(p0.float().to(device), basis.float().to(device), n_id, n_exp, n_jaw, n_eyes, skinning)
+                plus, minus = at(head.vertices(**{key: d})), at(head.vertices(**{key: -d}))
+                for r, p, m in zip(rows, plus, minus):
+                    r.append((p - m) / (2 * eps))
+    return [LandmarkModel(q.float().to(device), torch.cat(r, 0).float().to(device), n_id, n_exp, n_jaw, n_eyes,
+                          sk) for q, r, sk in zip(p0, rows, skinning)]
 
 
 def project(points: torch.Tensor, rotvec: torch.Tensor, transl: torch.Tensor, viewmat: torch.Tensor,
@@ -210,7 +257,7 @@ def _fit(lm, targets, weights, contiguous, K, viewmat, fw, exp_bounds, device):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, decay)
 
     def points():
-        return posed_points(lm, ident, frame)
+        return posed_points(lm, ident, frame, frame_yaw(rotvec.detach()))
 
     for it in range(n_it):
         opt.zero_grad(set_to_none=True)

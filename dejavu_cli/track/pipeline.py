@@ -27,7 +27,7 @@ from dejavu_cli.io.video_reader import iter_frames, probe, scaled_size
 from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics
 from dejavu_cli.track import crop as C
 from dejavu_cli.track.config import TrackConfig
-from dejavu_cli.track.correspond import correspondence_for, feature_weights
+from dejavu_cli.track.correspond import DERIVATION_VERSION, correspondence_for, feature_weights
 from dejavu_cli.track.crop import crop_frame, fill_gaps
 from dejavu_cli.track.file import TrackResult, load_track, save_track
 from dejavu_cli.track.fit import FitWeights, build_landmark_model, fit_landmarks
@@ -182,16 +182,17 @@ def read_masks(track: TrackResult, rows=None, size: int | None = None) -> np.nda
 
 
 #: Bump when the fit changes its results for the same options (invalidates cached tracking files).
-FIT_VERSION = 2
+FIT_VERSION = 3
 #: Options that change a tracking result besides head, size and every (they key the cache).
 FIT_OPTIONS = ("crop_scale", "iterations", "smooth_crop_s", "smooth_expression", "smooth_pose", "feature_weight")
 
 
 def cache_path(video: str | os.PathLike, cfg: TrackConfig, sha: str | None = None) -> Path:
-    """``$DEJAVU_HOME/tracks/<sha256>-<head>-<size>-e<every>-<options>.track.npz``: a different fit option or
-    fit version never reuses an old result."""
+    """``$DEJAVU_HOME/tracks/<sha256>-<head>-<size>-e<every>-<options>.track.npz``: a different fit option,
+    fit version or correspondence derivation version never reuses an old result."""
     sha = sha or sha256_file(video)
-    opts = hashlib.sha256(repr((FIT_VERSION, [getattr(cfg, k) for k in FIT_OPTIONS])).encode()).hexdigest()[:8]
+    versions = (FIT_VERSION, DERIVATION_VERSION)  # a new fit or new correspondences: a new result
+    opts = hashlib.sha256(repr((*versions, [getattr(cfg, k) for k in FIT_OPTIONS])).encode()).hexdigest()[:8]
     return home_subdir("tracks") / f"{sha}-{cfg.head}-{cfg.size}-e{cfg.every}-{opts}.track.npz"
 
 

@@ -20,6 +20,7 @@ from dejavu_cli.io.video_reader import iter_frames
 from dejavu_cli.io.video_writer import write_video
 from dejavu_cli.track.correspond import correspondence_for
 from dejavu_cli.track.crop import crop_frame
+from dejavu_cli.track.fit import frame_yaw
 from dejavu_cli.track.raster import project_points
 
 
@@ -69,17 +70,16 @@ def preview_frames(video: str | os.PathLike, track, head, batch: int = 16) -> It
     keep = np.flatnonzero(np.isin(head.face_region.cpu().numpy(),
                                   [REGION_NAMES.index(r) for r in ("face", "ears", "eyeballs")]))
     keep = keep[::max(1, -(-keep.size // MAX_WIRE_TRIANGLES))]
-    tri = faces[corr.faces]
     rows_of = {int(f): r for r, f in enumerate(track.frames)}
     pending: list[tuple[int, np.ndarray]] = []
 
     def flush():
         rows = np.array([r for r, _ in pending])
         verts = _mesh_vertices(head, track, rows)
-        for (r, crop), v in zip(pending, verts):
+        yaw = frame_yaw(torch.as_tensor(np.asarray(track.rotvec)[rows], dtype=torch.float64))
+        pts = corr.surface_at_yaw(torch.as_tensor(verts), head.faces.cpu(), yaw).numpy()       # [B, L, 3]
+        for (r, crop), v, pts3 in zip(pending, verts, pts):
             if track.valid[r]:
-                pts3 = (v[tri] * corr.bary[:, :, None]).sum(1)
-
                 mp, _ = project_points(pts3, track.viewmat, track.K)
                 yield overlay(crop, v, faces, keep, track.landmarks[r, corr.mp_ids], mp, track.viewmat, track.K)
             else:

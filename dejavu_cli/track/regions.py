@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from dejavu_cli.track.correspond import MP_TO_68, correspondence_for
-from dejavu_cli.track.fit import build_landmark_model, posed_points, project
+from dejavu_cli.track.fit import build_landmark_model, frame_yaw, posed_points, project
 
 #: iBUG-68 index ranges of the facial regions.
 REGIONS = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36), "eyes": range(36, 48),
@@ -43,9 +43,9 @@ def region_errors(track, head) -> dict:
     lm = build_landmark_model(head, corr)
     rows = np.flatnonzero(valid)
     with torch.no_grad():
-        pts = posed_points(lm, torch.as_tensor(np.asarray(track.identity), dtype=torch.float32),
-                           frame_coefficients(track, lm)[rows])
         t = lambda a: torch.as_tensor(np.asarray(a)[rows], dtype=torch.float32)  # noqa: E731
+        pts = posed_points(lm, torch.as_tensor(np.asarray(track.identity), dtype=torch.float32),
+                           frame_coefficients(track, lm)[rows], frame_yaw(t(track.rotvec)))
         pix = project(pts, t(track.rotvec), t(track.translation),
                       torch.as_tensor(np.asarray(track.viewmat), dtype=torch.float32),
                       torch.as_tensor(np.asarray(track.K), dtype=torch.float32)).numpy()      # [T, L, 2]
