@@ -273,6 +273,43 @@ def test_step_losses_over_white_equal_the_plain_losses_and_a_colour_background_d
     assert float(plain["shape"]) >= 0 and set(plain) >= {"shape", "opacity", "pos", "scale"}
 
 
+def test_edge_trust_is_a_band_of_the_given_width_around_the_mask_edge(test_head):
+    import dataclasses
+
+    from dejavu_cli.create.config import CreateConfig
+    from dejavu_cli.create.optimize import step_losses
+    from dejavu_cli.create.run import build_problem
+    from dejavu_cli.fit.synthetic import make_problem
+
+    track, crops, _ = make_problem(test_head, uv_size=16, size=32, n_frames=4, seed=0)
+    cfg = CreateConfig(steps=2, resolution=32, uv_size=16, batch=2, device="cpu", colour_init=False)
+    problem, _ = build_problem(track, crops, None, cfg, torch.device("cpu"), progress=False)
+    alphas = torch.zeros(4, 32, 32, dtype=torch.uint8)
+    alphas[:, 10:20, 8:24] = 255                                 # a 10 x 16 head, edge between pixels 9|10 ...
+    alphas[:, 10, 8:24] = 100                                    # ... with a soft first row (alpha < 0.5)
+    problem = dataclasses.replace(problem, alphas=alphas)
+    assert problem.edge_trust(torch.tensor([0]), 0) is None
+    trust = problem.edge_trust(torch.tensor([0, 1]), 2)
+    assert trust.shape == (2, 32, 32, 1) and set(trust.unique().tolist()) == {0.0, 1.0}
+    band = trust[0, :, :, 0] == 0
+    inside = torch.zeros(32, 32, dtype=torch.bool)
+    inside[11:20, 8:24] = True                                   # the 0.5 contour: rows 11-19, columns 8-23
+    grown = torch.nn.functional.max_pool2d(inside[None, None].float(), 5, 1, 2)[0, 0] > 0
+    shrunk = torch.nn.functional.max_pool2d((~inside)[None, None].float(), 5, 1, 2)[0, 0] == 0
+    assert torch.equal(band, grown & ~shrunk)
+    assert band[9:13, 16].all() and not band[8, 16] and not band[13, 16] and not band[0, 0] and not band[15, 16]
+    # the band carries no loss: targets that differ only there score the same with the band, not without
+    idx = problem.train[:2]
+    delta = torch.zeros(2, problem.u_base.shape[0], 13)
+    other = problem.targets.clone()
+    other[idx.tolist()] = torch.where(band[None, :, :, None], torch.zeros_like(other[idx]), other[idx])
+    moved = dataclasses.replace(problem, targets=other)
+    for width, same in ((2, True), (0, False)):
+        c = dataclasses.replace(cfg, mask_edge=width)
+        a, b = step_losses(problem, delta, idx, c)["l1"], step_losses(moved, delta, idx, c)["l1"]
+        assert bool(torch.isclose(a, b)) == same, (width, float(a), float(b))
+
+
 def test_fill_unseen_takes_the_prior_colour_from_the_source_texels_only():
     base = torch.zeros(4, 13)
     deltas = torch.zeros(1, 4, 13)

@@ -85,6 +85,10 @@ class CreateConfig:
                                       "them white): 0 ignores them, 1 treats them as background. A little keeps "
                                       "unfilmed Gaussians from stretching freely; metrics never count them.",
                                 min=0.0, max=1.0)
+    mask_edge: int = knob(0, "Pixels (at the training resolution) on either side of the target mask's edge "
+                             "that carry no loss: the person matte's edge mixes in the backdrop, which would "
+                             "train into the head's rim as a light fringe. 0: every kept pixel trains.",
+                          min=0, max=32)
     heldout_fraction: float = knob(0.1, "Last fraction of frames held out for evaluation (paper: 10%).",
                                     min=0.01, max=0.9)
     train_frames: str = knob("", "Tracking rows to train on: ranges and indices such as 0:40,52,60:90 (end "

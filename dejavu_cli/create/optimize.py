@@ -137,6 +137,7 @@ def step_losses(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, cfg: C
                        transl=transl).rgb
     target = problem.target(idx, background)
     rgb = losses.observed(rgb, target, problem.inside(idx), cfg.outside_weight)
+    rgb = losses.observed(rgb, target, problem.edge_trust(idx, cfg.mask_edge))  # the mask's edge: no loss
     zero = torch.zeros((), device=rgb.device)
     terms = {"l1": losses.l1_loss(rgb, target), "ssim": losses.ssim_loss(rgb, target),
              "pos": losses.position_reg(delta, problem.pos_weights),

@@ -30,7 +30,8 @@ class Problem:
     train, held [.] long     frame indices
     cover_x, cover_y [T, R]  share of each crop column/row inside the source video frame (None: all inside);
                              pixels outside were padded white by the crop, not filmed, so they carry no loss
-    alphas      [T, R, R] uint8 the targets' masks (255 = head), for compositing over other backgrounds
+    alphas      [T, R, R] uint8 the targets' masks (255 = head), for compositing over other backgrounds and
+                             for the untrusted band along their edges (:meth:`edge_trust`)
     scale_weights [N], opacity_weights [N]  visibility-driven regularizer weights (None: uniform / off)
     flat_weights [N]         where the normal-thickness regularizer applies (skin: face, ears; None: off)
     blend_range [2, D]       low/high driver coefficients of the training frames (None: no fallback)
@@ -83,6 +84,18 @@ class Problem:
         if self.cover_x is None:
             return None
         return (self.cover_y[idx][:, :, None] * self.cover_x[idx][:, None, :])[..., None]
+
+    def edge_trust(self, idx: torch.Tensor, width: int) -> torch.Tensor | None:
+        """[B, R, R, 1]: 0 within ``width`` pixels of the edge of frames ``idx``' target masks (either side of
+        the alpha = 0.5 contour), 1 elsewhere; None for ``width`` 0 or without masks. The person matte's edge
+        mixes the backdrop into the kept pixels; an untrusted band carries no loss (``create --mask-edge``)."""
+        if width <= 0 or self.alphas is None:
+            return None
+        a = (self.alphas[idx.cpu()].to(self.device) >= 128).float()[:, None]           # [B, 1, R, R]
+        k = 2 * int(width) + 1
+        grown = torch.nn.functional.max_pool2d(a, k, stride=1, padding=int(width))
+        shrunk = 1.0 - torch.nn.functional.max_pool2d(1.0 - a, k, stride=1, padding=int(width))
+        return (1.0 - (grown - shrunk))[:, 0, :, :, None]
 
     def outside_share(self, idx: torch.Tensor) -> float:
         """Mean share of the pixels of frames ``idx`` [B] outside the source frame (from the separable factors,
