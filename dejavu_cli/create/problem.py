@@ -88,7 +88,7 @@ class Problem:
     def edge_trust(self, idx: torch.Tensor, width: int) -> torch.Tensor | None:
         """[B, R, R, 1]: 0 within ``width`` pixels of the edge of frames ``idx``' target masks (either side of
         the alpha = 0.5 contour), 1 elsewhere; None for ``width`` 0 or without masks. The person matte's edge
-        mixes the backdrop into the kept pixels; an untrusted band carries no loss (``create --mask-edge``)."""
+        mixes the backdrop into the kept pixels; an untrusted band carries no loss (``CreateConfig.mask_edge``)."""
         if width <= 0 or self.alphas is None:
             return None
         a = (self.alphas[idx.cpu()].to(self.device) >= 128).float()[:, None]           # [B, 1, R, R]
