@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dejavu_cli.head.pose import yaw_pitch_roll  # noqa: E402
+from dejavu_cli.head.pose import axis_angle_to_matrix, yaw_pitch_roll  # noqa: E402
 from dejavu_cli.head.registry import load_head  # noqa: E402
 from dejavu_cli.head.registry import spec as head_spec  # noqa: E402
 from dejavu_cli.render.camera import DEFAULT_FOV_DEG, default_viewmat, focal_from_fov, intrinsics  # noqa: E402
@@ -41,9 +41,8 @@ SIZE = 512  # the tracker's default crop size
 
 def turned(verts: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
     """Vertices [V, 3] rotated by R = Ry(yaw) Rx(-pitch) (docs/conventions.md#head-pose), degrees."""
-    a, b = np.radians(yaw), np.radians(-pitch)
-    Ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-    Rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    axes = torch.tensor([[0.0, np.radians(yaw), 0.0], [-np.radians(pitch), 0.0, 0.0]], dtype=torch.float64)
+    Ry, Rx = axis_angle_to_matrix(axes).numpy()
     return verts @ (Ry @ Rx).T
 
 

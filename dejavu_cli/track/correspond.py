@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dejavu_cli.head.pose import axis_angle_to_matrix
 from dejavu_cli.home import home_subdir
 from dejavu_cli.io.atomic import save_npz_atomic
 from dejavu_cli.io.npz import load_npz
@@ -70,7 +71,8 @@ class Correspondence:
     weights: np.ndarray  # [L] float32
     source: str          # "render" or "landmarks68"
     #: Per-yaw correspondences (the same L points derived on turned renders), or None: yaws [Y] degrees,
-    #: faces [Y, L], bary [Y, L, 3]. A point not found at some yaw keeps its frontal triangle there.
+    #: faces [Y, L], bary [Y, L, 3] (built by :func:`walk_table`: a point not taken at a yaw keeps the
+    #: triangle of the yaw next to it towards 0).
     yaw_deg: np.ndarray | None = None
     yaw_faces: np.ndarray | None = None
     yaw_bary: np.ndarray | None = None
@@ -213,11 +215,9 @@ def derive_from_render(head, size: int = 768) -> Correspondence | None:
         keep = front[0] >= 0
         turned = []
         for yaw in CALIBRATION_YAWS:
-            a = np.radians(yaw)
-            Ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-            lifted = front if yaw == 0 else _lift(fm, head, verts @ Ry.T, ids[keep], size)
-            if lifted is not None and yaw == 0:
-                lifted = (lifted[0][keep], lifted[1][keep])
+            Ry = axis_angle_to_matrix(torch.tensor([0.0, np.radians(yaw), 0.0], dtype=torch.float64)).numpy()
+            lifted = (front[0][keep], front[1][keep]) if yaw == 0 else _lift(fm, head, verts @ Ry.T, ids[keep],
+                                                                              size)
             if lifted is not None:
                 turned.append((yaw, *lifted))
     faces, bary = front[0][keep], front[1][keep]
@@ -240,9 +240,8 @@ def walk_table(yaws: np.ndarray, cand_faces: np.ndarray, cand_bary: np.ndarray, 
     rendered head, head_faces [F, 3], face_region [F], sliding [L] bool (the face oval). A lifted point is
     taken when it is on the same part of the head as the frontal one (face, eyeballs, mouth, teeth...) and,
     unless it is a sliding point, within ``max_step`` (metres, default :data:`MAX_STEP_M`) of the previous
-    yaw's point; otherwise the
-    previous yaw's triangle is kept: MediaPipe also jumps (an inner-lip point onto the teeth) and a jump is not
-    a slide. Returns faces [Y, L] and bary [Y, L, 3] (float32).
+    yaw's point; otherwise the previous yaw's triangle is kept: MediaPipe also jumps (an inner-lip point onto
+    the teeth) and a jump is not a slide. Returns faces [Y, L] and bary [Y, L, 3] (float32).
     """
     max_step = MAX_STEP_M if max_step is None else max_step
     k0 = int(np.flatnonzero(yaws == 0)[0])
