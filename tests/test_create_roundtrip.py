@@ -16,8 +16,10 @@ def _cfg(**kw) -> CreateConfig:
     # No random backgrounds: the synthetic ground truth is the template avatar, whose scalp is half transparent
     # (opacity logit 0); its crops blend that scalp with white, which a binary person mask cannot express over
     # another colour (37.4 -> 25.5 dB after 16 steps; on real clips, whose hair is opaque, it gains, docs/create.md).
+    # No back-face culling either: that half-transparent scalp lets the truth's far side show through, which
+    # the culled training render cannot reproduce (the cull's own test: tests/test_cull.py).
     base = dict(steps=16, resolution=48, uv_size=32, batch=2, device="cpu", max_eval_frames=4, seed=0,
-                random_background=False)
+                random_background=False, cull_back=False)
     base.update(kw)
     return CreateConfig(**base)
 

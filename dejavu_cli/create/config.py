@@ -61,6 +61,11 @@ class CreateConfig:
                          min=0.0)
     flat_thickness: float = knob(0.0005, "Thickness (standard deviation along the normal, metres) the "
                                          "normal-thickness regularizer allows for free.", min=1e-6, max=0.1)
+    cull_back: bool = knob(True, "Training renders hide the Gaussians of skin, scalp, ears and eyeballs whose "
+                                 "surface faces away from the camera (the head is opaque), so frontal frames "
+                                 "cannot train the back of the head or the eyes' insides into the face.")
+    cull_cos: float = knob(-0.5, "Facing cosine below which cull_back hides a texel (ramped over +-0.1; "
+                                 "slightly negative keeps the rim's Gaussians).", min=-1.0, max=1.0)
     w_opacity: float = knob(0.0, "Weight of the opacity floor on texels the video rarely saw (face, scalp, "
                                  "ears): nothing behind the scalp shows through (0: off).", min=0.0)
     visibility_gain: float = knob(4.0, "Position/scale regularizers grow to 1 + GAIN times their weight on "

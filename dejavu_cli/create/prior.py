@@ -14,6 +14,9 @@ from dejavu_cli.head.base import REGION_NAMES
 #: Regions held opaque where the video did not look (not the eyeballs, mouth interior and teeth, which the
 #: lids and lips hide).
 OPAQUE_REGIONS = ("face", "scalp", "ears")
+#: Regions culled where they face away from the camera in training renders: the closed outer surface and the
+#: (convex) eyeballs; not the mouth interior and teeth, whose far side is what an open mouth shows.
+CULL_REGIONS = ("face", "scalp", "ears", "eyeballs")
 #: Regions whose Gaussians are held thin along the surface normal (skin; hair needs its volume).
 FLAT_REGIONS = ("face", "ears")
 

@@ -12,8 +12,10 @@ import numpy as np
 import torch
 
 from dejavu_cli.avatar.gaussians import maps_to_gaussians
+from dejavu_cli.fit.priors import facing_keep
 from dejavu_cli.fit.targets import head_vertices
 from dejavu_cli.head.base import HeadModel
+from dejavu_cli.head.pose import axis_angle_to_matrix
 from dejavu_cli.render.api import render
 
 
@@ -35,6 +37,8 @@ class Problem:
     scale_weights [N], opacity_weights [N]  visibility-driven regularizer weights (None: uniform / off)
     flat_weights [N]         where the normal-thickness regularizer applies (skin: face, ears; None: off)
     blend_range [2, D]       low/high driver coefficients of the training frames (None: no fallback)
+    cull [N] bool            texels hidden while their surface faces away from the camera (None: none;
+                             ``priors.facing_keep`` at ``cull_cos``)
     """
 
     head: HeadModel
@@ -61,6 +65,8 @@ class Problem:
     opacity_weights: torch.Tensor | None = None
     flat_weights: torch.Tensor | None = None
     blend_range: torch.Tensor | None = None
+    cull: torch.Tensor | None = None
+    cull_cos: float = -0.5
 
     @property
     def resolution(self) -> int:
@@ -119,11 +125,21 @@ def render_batch(problem: Problem, delta: torch.Tensor, idx: torch.Tensor, verts
     if verts is None:
         verts = problem.vertices(idx)
     maps = problem.u_base[None] + delta
-    g = maps_to_gaussians(problem.layout, maps, verts, problem.rotvec[idx] if rotvec is None else rotvec,
-                          problem.transl[idx] if transl is None else transl)
+    rotvec = problem.rotvec[idx] if rotvec is None else rotvec
+    transl = problem.transl[idx] if transl is None else transl
+    g = maps_to_gaussians(problem.layout, maps, verts, rotvec, transl)
     B, R = idx.shape[0], problem.resolution
     bg = torch.ones(3, device=problem.device) if background is None else background
-    return render(g["means"], g["quats"], g["scales"], g["opacities"], g["colors"],
+    opacities = g["opacities"]
+    if problem.cull is not None:  # skin facing away from the camera is hidden (a constant of the frame)
+        with torch.no_grad():
+            rot = axis_angle_to_matrix(rotvec).transpose(-1, -2)
+            points = problem.layout.surface(verts) @ rot + transl[:, None]
+            normals = problem.layout.normals(verts, problem.head.faces) @ rot
+            centre = -problem.viewmat[:3, :3].T @ problem.viewmat[:3, 3]
+            keep = torch.where(problem.cull, facing_keep(normals, points, centre, problem.cull_cos), 1.0)
+        opacities = opacities * keep
+    return render(g["means"], g["quats"], g["scales"], opacities, g["colors"],
                   problem.viewmat.expand(B, 4, 4), problem.K.expand(B, 3, 3), R, R, background=bg,
                   backend=problem.backend)
 

@@ -135,6 +135,8 @@ def build_problem(track, crops: np.ndarray | None, video, cfg: CreateConfig, dev
         info["mirror"] = priors.mirror_texels(problem.layout.surface(v_id.to(device)[None])[0],
                                               problem.layout.region)
     prior.weigh_by_visibility(problem, seen, cfg)
+    if cfg.cull_back:
+        problem.cull, problem.cull_cos = prior.region_mask(problem.layout, prior.CULL_REGIONS), cfg.cull_cos
     info["colour_init"] = False
     if cfg.colour_init:
         log(f"colour initialization from {min(cfg.colour_frames, len(train))} frames")

@@ -18,6 +18,8 @@ have no such network, so the prior comes from the head model and from what the v
 - :func:`opacity_floor_reg`: opacity held high where the video cannot vouch for transparency (the scalp, and
   every texel the video rarely saw), so nothing behind the scalp shows through.
 - :func:`visibility_factor`: regularizer weights that grow where visibility is low.
+- :func:`facing_keep`: the head is an opaque closed surface, so Gaussians on skin that faces away from the
+  camera are hidden; training renders them transparent, and the near surface must explain the image alone.
 
 Maps are texel lists ``[..., N, 13]`` (channels: uv/maps.py).
 """
@@ -183,3 +185,20 @@ def visibility_factor(seen_share: torch.Tensor, gain: float, full: float = 0.25)
     """Regularizer factor [N] = ``1 + gain * low_visibility``: 1 where the video saw a texel well, ``1 + gain``
     where it never did."""
     return 1.0 + gain * low_visibility(seen_share, full)
+
+
+def facing_keep(normals: torch.Tensor, points: torch.Tensor, centre: torch.Tensor, cos_at: float,
+                width: float = 0.2) -> torch.Tensor:
+    """Opacity factor [B, N] in [0, 1] of surface points [B, N, 3] with unit normals [B, N, 3] (world space)
+    seen from the camera at ``centre`` [3]: 1 where the facing cosine exceeds ``cos_at + width / 2``, 0 below
+    ``cos_at - width / 2``, linear between (no popping as a texel turns past the rim).
+
+    A texel on a closed opaque head whose normal faces away from the camera lies behind the near surface. In
+    a 3DGS render it still adds its colour wherever the near layer is not fully opaque, so frontal frames train
+    the back of the head and the insides of the eyes into the face (seen: dark hair colour under the eyes,
+    ``docs/create.md``). Not from the paper; its network's prior made the near layer opaque."""
+    if not width > 0:
+        raise ValueError(f"facing_keep: width must be positive (got {width})")
+    to_cam = torch.nn.functional.normalize(centre - points, dim=-1)
+    cos = (normals * to_cam).sum(-1)
+    return ((cos - cos_at) / width + 0.5).clamp(0.0, 1.0)
